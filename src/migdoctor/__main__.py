@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from migdoctor.cli import main
+
+main()

@@ -1,0 +1,198 @@
+"""The command line: creates the I/O handles, maps failures to exit codes, nothing more.
+
+Exit codes: 0 success (a confident finding), 1 no finding or a failed check, 2 usage or
+unreadable input, 3 unexpected error (traceback only with --debug), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from migdoctor.errors import MigdoctorError
+
+app = typer.Typer(
+    name="migdoctor",
+    help="Diagnose and fix Django migration, PostgreSQL and Docker Compose problems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+kb_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+KbOption = Annotated[
+    list[Path] | None,
+    typer.Option("--kb", help="A folder of your own playbooks (repeatable; also MIGDOCTOR_KB)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+T = TypeVar("T")
+_state: dict[str, bool] = {"debug": False}
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    _state["debug"] = debug
+
+
+@contextmanager
+def _handled() -> Iterator[None]:
+    """The one place failures become messages and exit codes."""
+    from migdoctor.render import error
+
+    try:
+        yield
+    except MigdoctorError as exc:
+        error(exc.message, exc.hint)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        error("interrupted")
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        error(f"unexpected {type(exc).__name__}: {exc}", "run with --debug for details")
+        raise typer.Exit(3) from None
+
+
+def _load_kb(kb: list[Path] | None) -> Any:
+    from migdoctor.kb.loader import load
+    from migdoctor.render import error
+
+    knowledge = load(kb)
+    for problem in knowledge.problems:
+        error(f"skipped playbook: {problem}")
+    return knowledge
+
+
+def _emit(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def diagnose(
+    text: Annotated[str | None, typer.Argument(help="The error text (or use --file / stdin).")] = None,
+    file: Annotated[str | None, typer.Option("--file", "-f", help="Read a file; - for stdin.")] = None,
+    as_json: JsonOption = False,
+    kb: KbOption = None,
+) -> None:
+    """Diagnose a pasted error, traceback or `docker compose logs` dump."""
+    with _handled():
+        from migdoctor.match.diagnose import diagnose_stream, diagnose_text
+
+        playbooks = list(_load_kb(kb).playbooks.values())
+        if text is not None and file is not None:
+            raise MigdoctorError("give the text or --file, not both")
+        if text is not None:
+            if not text.strip():
+                raise MigdoctorError("no text to diagnose: the argument is empty")
+            findings = diagnose_text(text, playbooks)
+        else:
+            findings = _with_stream(file, lambda s: diagnose_stream(s, playbooks))
+        _show_diagnosis(findings, playbooks, as_json)
+        raise typer.Exit(0 if findings else 1)
+
+
+def _with_stream(file: str | None, use: Callable[[Any], T]) -> T:
+    if file in (None, "-"):
+        if file is None and sys.stdin.isatty():
+            raise MigdoctorError("no text to diagnose",
+                                 "paste it as an argument, pipe it in, or use --file PATH")
+        return use(sys.stdin.buffer)
+    try:
+        with open(file, "rb") as stream:
+            return use(stream)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise MigdoctorError(f"cannot read {file}: {exc.strerror}") from None
+
+
+def _show_diagnosis(findings: list[Any], playbooks: list[Any], as_json: bool) -> None:
+    if as_json:
+        from migdoctor.report import diagnosis_json
+
+        _emit(diagnosis_json(findings))
+        return
+    from migdoctor import render
+    from migdoctor.kb.search import search
+
+    nearest: list[Any] = []
+    if not findings:
+        nearest = search("migration database error", playbooks, limit=3)
+    render.diagnosis(findings, nearest)
+
+
+@app.command()
+def docs(
+    query: Annotated[list[str] | None, typer.Argument(help="Words to search, or a playbook id.")] = None,
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option(help="How many results.")] = 5,
+    kb: KbOption = None,
+) -> None:
+    """Search the knowledge base offline, or show one topic by its id."""
+    with _handled():
+        from migdoctor import render
+        from migdoctor.kb.search import search
+
+        knowledge = _load_kb(kb)
+        words = " ".join(query or []).strip()
+        playbooks = sorted(knowledge.playbooks.values(), key=lambda p: p.id)
+        page = knowledge.get(words)
+        if page is not None and not as_json:
+            render.playbook_page(page)
+            return
+        hits = search(words, playbooks, limit) if words else []
+        if as_json:
+            _emit({"results": [{"id": h.playbook.id, "title": h.playbook.title, "score": h.score}
+                               for h in hits]})
+        else:
+            render.search_results(hits)
+        raise typer.Exit(0 if hits else 1)
+
+
+@kb_app.command("list")
+def kb_list(as_json: JsonOption = False, kb: KbOption = None) -> None:
+    """List every playbook: id, kind and title."""
+    with _handled():
+        playbooks = sorted(_load_kb(kb).playbooks.values(), key=lambda p: p.id)
+        if as_json:
+            _emit({"playbooks": [{"id": p.id, "kind": p.kind, "title": p.title,
+                                  "source": p.source} for p in playbooks]})
+            return
+        for p in playbooks:
+            sys.stdout.write(f"{p.id:36} {p.kind:6} {p.title}\n")
+
+
+@kb_app.command("validate")
+def kb_validate(
+    directory: Annotated[Path | None, typer.Argument(help="A folder of playbooks.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check playbooks: schema, placeholders, probes, regex safety, examples."""
+    with _handled():
+        from migdoctor.kb.validate import validate_dir
+
+        problems = validate_dir(directory)
+        if as_json:
+            _emit({"problems": [str(p) for p in problems]})
+        else:
+            for problem in problems:
+                sys.stdout.write(f"{problem}\n")
+            sys.stdout.write("ok\n" if not problems else f"{len(problems)} problem(s)\n")
+        raise typer.Exit(1 if problems else 0)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("migdoctor: interrupted\n")
+        raise SystemExit(130) from None

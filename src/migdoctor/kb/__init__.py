@@ -1,0 +1,1 @@
+"""The knowledge base: playbooks loaded from YAML, validated, searchable."""

@@ -1,0 +1,1 @@
+"""From raw text to findings: normalize, prefilter, regex, fuzzy fallback, ranking."""

@@ -1,0 +1,72 @@
+"""Diagnose text or a stream of any size: chunks of whole lines through one Scanner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from migdoctor.errors import MigdoctorError
+from migdoctor.match.engine import Scanner
+from migdoctor.match.fuzzy import fuzzy_findings
+from migdoctor.model import Finding, Playbook
+
+BLOCK = 1 << 20
+MAX_PENDING_LINE = 4 << 20  # a line longer than this is cut: bounded memory whatever the input
+FUZZY_LIMIT = 256 << 10  # the fuzzy pass looks only at pastes, not at whole logs
+
+
+def diagnose_text(text: str, playbooks: list[Playbook]) -> list[Finding]:
+    scanner = Scanner(playbooks)
+    scanner.feed(text, 1)
+    return scanner.findings() or _fuzzy(text, playbooks)
+
+
+def diagnose_stream(stream: BinaryIO, playbooks: list[Playbook]) -> list[Finding]:
+    """Read `stream` block by block; memory stays bounded for a log of any size."""
+    scanner = Scanner(playbooks)
+    head: list[str] = []
+    size = 0
+    line_no = 1
+    for chunk in _text_chunks(stream):
+        if size < FUZZY_LIMIT:
+            head.append(chunk[: FUZZY_LIMIT - size])
+        size += len(chunk)
+        scanner.feed(chunk, line_no)
+        line_no += chunk.count("\n")
+    if size == 0 or not any(c.strip() for c in head):
+        raise MigdoctorError("no text to diagnose: the input is empty",
+                             "paste the error as an argument, with --file PATH, or on stdin")
+    return scanner.findings() or _fuzzy("".join(head), playbooks)
+
+
+def _fuzzy(text: str, playbooks: list[Playbook]) -> list[Finding]:
+    return fuzzy_findings(text, playbooks) if len(text) <= FUZZY_LIMIT else []
+
+
+def _text_chunks(stream: BinaryIO) -> Iterator[str]:
+    """Decoded blocks that end on a line boundary (or at the cut of an overlong line)."""
+    pending = b""
+    first = True
+    while True:
+        block = stream.read(BLOCK)
+        if first:
+            _refuse_binary(block)
+            first = False
+        if not block:
+            break
+        pending += block
+        cut = pending.rfind(b"\n")
+        if cut < 0 and len(pending) < MAX_PENDING_LINE:
+            continue
+        cut = len(pending) - 1 if cut < 0 else cut
+        yield pending[: cut + 1].decode("utf-8", errors="replace")
+        pending = pending[cut + 1:]
+    if pending:
+        yield pending.decode("utf-8", errors="replace")
+
+
+def _refuse_binary(block: bytes) -> None:
+    sample = block[:8192]
+    if b"\x00" in sample and sample.count(b"\x00") > len(sample) // 100:
+        raise MigdoctorError("the input looks like a binary file, not text",
+                             "pass the error text or a log file")

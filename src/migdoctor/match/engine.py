@@ -1,0 +1,207 @@
+"""Scan text for the playbooks it matches and turn the hits into ranked findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from migdoctor.match.context import Context
+from migdoctor.match.entities import normalize_value, validate
+from migdoctor.match.normalize import Line, clean_line, joined_with_next
+from migdoctor.match.regexes import compiled, entity_name, literal_union
+from migdoctor.model import Evidence, Finding, Playbook
+
+MIN_CONFIDENCE = 0.5
+MAX_LINE = 4096  # longer lines are matched on a window around their signal: bounded time
+MAX_EVIDENCE = 3
+CONTEXT_TOKENS = ("pplying", "compose")
+
+
+@dataclass
+class _Group:
+    """Hits of one playbook with the same entities, gathered across the input."""
+
+    playbook: Playbook
+    entities: dict[str, str]
+    rejected: dict[str, str]
+    weight: float
+    first: Line
+    patterns: set[int] = field(default_factory=set)
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    playbook: Playbook
+    pattern: int
+    weight: float
+    groups: tuple[tuple[str, str], ...]
+
+
+class Scanner:
+    """Feed it text in chunks of whole lines; ask it for findings at the end."""
+
+    def __init__(self, playbooks: Iterable[Playbook]) -> None:
+        self.playbooks = [p for p in playbooks if p.match is not None]
+        self.by_signal: dict[str, list[Playbook]] = {}
+        for playbook in self.playbooks:
+            assert playbook.match is not None
+            for signal in playbook.match.signals:
+                self.by_signal.setdefault(signal.lower(), []).append(playbook)
+        self.scan = literal_union([*self.by_signal, *CONTEXT_TOKENS])
+        self.context = Context()
+        self.groups: dict[tuple[str, frozenset[tuple[str, str]]], _Group] = {}
+        self.lines_seen = 0
+
+    def feed(self, chunk: str, first_no: int) -> None:
+        """Scan a chunk of whole lines whose first line has number `first_no`."""
+        lowered = chunk.lower()
+        self.context.observe(lowered)
+        starts = self._candidate_starts(lowered)
+        line_no, counted = first_no, 0
+        for start in starts:
+            line_no += chunk.count("\n", counted, start)
+            counted = start
+            self._scan_line(chunk, lowered, start, line_no)
+        self.lines_seen = first_no + chunk.count("\n")
+
+    def _candidate_starts(self, lowered: str) -> list[int]:
+        starts: list[int] = []
+        position = 0
+        while True:
+            found = self.scan.search(lowered, position)
+            if found is None:
+                return starts
+            start = lowered.rfind("\n", 0, found.start()) + 1
+            starts.append(start)
+            end = lowered.find("\n", found.end())
+            if end < 0:
+                return starts
+            position = end + 1
+
+    def _scan_line(self, chunk: str, lowered: str, start: int, no: int) -> None:
+        end = chunk.find("\n", start)
+        end = len(chunk) if end < 0 else end
+        text, service = clean_line(chunk[start:end])
+        line = Line(no, _window(text), service)
+        low = line.text.lower()
+        if "pplying" in low or "compose" in low:
+            self.context.observe_line(no, line.text)
+        nxt_end = chunk.find("\n", end + 1)
+        nxt = Line(no + 1, clean_line(chunk[end + 1:nxt_end if nxt_end >= 0 else None])[0])
+        joined = joined_with_next(line, nxt) if end < len(chunk) else None
+        hits = self._hits(line.text, low) or (self._hits(joined, joined.lower()) if joined else [])
+        self._record(hits, line)
+
+    def _hits(self, text: str, low: str) -> list[_Hit]:
+        candidates: dict[str, Playbook] = {}
+        for signal, playbooks in self.by_signal.items():
+            if signal in low:
+                candidates.update((p.id, p) for p in playbooks)
+        hits: list[_Hit] = []
+        for playbook in candidates.values():
+            hits.extend(_playbook_hits(playbook, text))
+        if not hits:
+            return []
+        best = max(h.weight for h in hits)
+        # One line, one diagnosis: the strongest reading of a line wins over weaker ones.
+        winner = next(h.playbook.id for h in hits if h.weight == best)
+        return [h for h in hits if h.playbook.id == winner]
+
+    def _record(self, hits: list[_Hit], line: Line) -> None:
+        for hit in hits:
+            entities, rejected = _bind(hit.playbook, hit.groups)
+            key = (hit.playbook.id, frozenset(entities.items()))
+            group = self.groups.get(key)
+            if group is None:
+                group = _Group(hit.playbook, entities, rejected, hit.weight, line)
+                self.groups[key] = group
+            group.weight = max(group.weight, hit.weight)
+            group.patterns.add(hit.pattern)
+            if len(group.evidence) < MAX_EVIDENCE and all(
+                e.line != line.no for e in group.evidence
+            ):
+                group.evidence.append(Evidence(line.no, line.text.strip()[:300]))
+
+    def findings(self) -> list[Finding]:
+        """Distinct findings, confident ones only, strongest and earliest first."""
+        groups = _merge_subsets(list(self.groups.values()))
+        adjust = self.context.adjustment()
+        out = []
+        for group in groups:
+            confidence = group.weight + adjust + 0.02 * (len(group.patterns) - 1)
+            confidence = round(max(0.0, min(1.0, confidence)), 3)
+            if confidence >= MIN_CONFIDENCE:
+                entities = dict(group.entities)
+                self._bind_context(group, entities)
+                out.append(Finding(group.playbook, confidence, entities,
+                                   tuple(group.evidence), group.rejected))
+        out.sort(key=lambda f: (-f.confidence, f.evidence[0].line if f.evidence else 0))
+        return out
+
+    def _bind_context(self, group: _Group, entities: dict[str, str]) -> None:
+        declared = group.playbook.entities
+        applying = self.context.applying_before(group.first.no)
+        if applying and "app_label" in declared and "migration" in declared:
+            if "app_label" not in entities and "migration" not in entities:
+                entities["app_label"], entities["migration"] = applying
+        service = group.first.service or self.context.compose_service
+        if service and "service" in declared and "service" not in entities:
+            value = normalize_value("service", service)
+            if validate("service", value) is None:
+                entities["service"] = value
+
+
+def _window(text: str) -> str:
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE]
+
+
+def _playbook_hits(playbook: Playbook, text: str) -> list[_Hit]:
+    assert playbook.match is not None
+    if any(compiled(rx).search(text) for rx in playbook.match.exclude):
+        return []
+    hits = []
+    for index, pattern in enumerate(playbook.match.patterns):
+        for found in compiled(pattern.source).finditer(text):
+            groups = tuple((k, v) for k, v in found.groupdict().items() if v)
+            hits.append(_Hit(playbook, index, pattern.weight, groups))
+    return hits
+
+
+def _bind(playbook: Playbook, groups: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """Validated entities from regex groups, and the values refused with the reason."""
+    entities: dict[str, str] = {}
+    rejected: dict[str, str] = {}
+    for group, raw in groups:
+        name = entity_name(group)
+        spec = playbook.entities.get(name)
+        kind = spec.type if spec else "text"
+        value = normalize_value(kind, raw)
+        problem = validate(kind, value)
+        if problem:
+            rejected[name] = problem
+        elif name not in entities:
+            entities[name] = value
+    return entities, rejected
+
+
+def _merge_subsets(groups: list[_Group]) -> list[_Group]:
+    """Fold a group into another of the same playbook whose entities include all of its own."""
+    groups.sort(key=lambda g: -len(g.entities))
+    kept: list[_Group] = []
+    for group in groups:
+        items = set(group.entities.items())
+        home = next((k for k in kept if k.playbook.id == group.playbook.id
+                     and items <= set(k.entities.items())), None)
+        if home is None:
+            kept.append(group)
+            continue
+        home.weight = max(home.weight, group.weight)
+        home.patterns |= group.patterns
+        if group.first.no < home.first.no:
+            home.first = group.first
+        for evidence in group.evidence:
+            if len(home.evidence) < MAX_EVIDENCE and evidence not in home.evidence:
+                home.evidence.append(evidence)
+        home.evidence.sort(key=lambda e: e.line)
+    return kept

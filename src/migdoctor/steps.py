@@ -1,0 +1,85 @@
+"""Turn a playbook step into the exact argv for where it runs: locally or under Compose."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from migdoctor.model import RISK_ORDER, Option, Step
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
+CONTEXTS = ("local", "compose")
+
+
+@dataclass(frozen=True)
+class Where:
+    """How this project runs things; defaults follow the guide's layout."""
+
+    manage: str = "src/manage.py"
+    python: str = "python"
+    service: str = "web"
+    db_service: str = "db"
+    db_superuser: str = "postgres"
+    compose: tuple[str, ...] = ("docker", "compose")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A step filled with entities; `missing` names placeholders with no valid value."""
+
+    verb: str
+    local: tuple[str, ...]
+    compose: tuple[str, ...]
+    text: str = ""
+    confirm: str = ""
+    missing: tuple[str, ...] = ()
+
+    def argv(self, context: str) -> tuple[str, ...]:
+        return self.compose if context == "compose" else self.local
+
+
+def fill(value: str, entities: dict[str, str]) -> tuple[str, set[str]]:
+    missing = {name for name in PLACEHOLDER.findall(value) if name not in entities}
+    filled = PLACEHOLDER.sub(lambda m: entities.get(m.group(1), m.group(0)), value)
+    return filled, missing
+
+
+def command(step: Step, entities: dict[str, str], where: Where = Where()) -> Command:
+    missing: set[str] = set()
+    args = []
+    for arg in step.args:
+        filled, gaps = fill(arg, entities)
+        args.append(filled)
+        missing |= gaps
+    confirm, gaps = fill(step.confirm, entities)
+    local, compose = _forms(step.verb, tuple(args), where)
+    text = args[0] if step.verb == "note" and args else ""
+    return Command(step.verb, local, compose, text, confirm, tuple(sorted(missing | gaps)))
+
+
+def _forms(verb: str, args: tuple[str, ...], w: Where) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    exec_in = (*w.compose, "exec")
+    if verb == "manage":
+        local = (w.python, w.manage, *args)
+        return local, (*exec_in, w.service, "python", w.manage, *args)
+    if verb == "compose":
+        return (*w.compose, *args), (*w.compose, *args)
+    if verb == "psql":
+        return ("psql", "-c", *args), (*exec_in, w.db_service, "psql", "-U", w.db_superuser,
+                                       "-c", *args)
+    if verb == "backup":
+        dump = ("pg_dump", "-Fc", "-f", "migdoctor-backup.dump")
+        return dump, (*exec_in, w.db_service, "pg_dump", "-U", w.db_superuser, "-Fc", "-f",
+                      "/tmp/migdoctor-backup.dump")
+    if verb == "host":
+        return args, args
+    return (), ()  # note: shown, never run
+
+
+def ranked(options: tuple[Option, ...], entities: dict[str, str]) -> list[Option]:
+    """Complete options before those missing an entity; safer before riskier; else as written."""
+    def key(option: Option) -> tuple[bool, int]:
+        gaps = any(command(s, entities).missing for s in option.steps)
+        return gaps, RISK_ORDER[option.risk]
+
+    return sorted(options, key=key)
