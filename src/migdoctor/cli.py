@@ -80,8 +80,8 @@ def _emit(data: dict[str, Any]) -> None:
 
 @app.command()
 def diagnose(
-    text: Annotated[str | None, typer.Argument(help="The error text (or use --file / stdin).")] = None,
-    file: Annotated[str | None, typer.Option("--file", "-f", help="Read a file; - for stdin.")] = None,
+    text: Annotated[str | None, typer.Argument(help="The error text (or --file, stdin).")] = None,
+    file: Annotated[str | None, typer.Option("--file", "-f", help="A file; - for stdin.")] = None,
     as_json: JsonOption = False,
     kb: KbOption = None,
 ) -> None:
@@ -132,7 +132,7 @@ def _show_diagnosis(findings: list[Any], playbooks: list[Any], as_json: bool) ->
 
 @app.command()
 def docs(
-    query: Annotated[list[str] | None, typer.Argument(help="Words to search, or a playbook id.")] = None,
+    query: Annotated[list[str] | None, typer.Argument(help="Words, or a playbook id.")] = None,
     as_json: JsonOption = False,
     limit: Annotated[int, typer.Option(help="How many results.")] = 5,
     kb: KbOption = None,

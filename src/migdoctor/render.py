@@ -34,7 +34,8 @@ def _option(out: Console, number: int, option: Option, entities: dict[str, str])
 
     style = RISK_STYLE[option.risk]
     dev = " [dim](development only)[/dim]" if option.dev_only else ""
-    out.print(f"  {number}. [bold]{escape(option.title)}[/bold] [{style}]\\[{option.risk}][/{style}]{dev}")
+    risk = f"[{style}]\\[{option.risk}][/{style}]"
+    out.print(f"  {number}. [bold]{escape(option.title)}[/bold] {risk}{dev}")
     for step in option.steps:
         cmd = command(step, entities)
         if cmd.verb == "note":

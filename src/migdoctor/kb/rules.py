@@ -37,7 +37,7 @@ def problems(playbook: Playbook) -> Iterator[tuple[KeyPath, str]]:
             for j, step in enumerate(steps):
                 for name in _placeholders(step):
                     if name not in playbook.entities:
-                        yield ("options", i, key, j), f"placeholder {{{name}}} is not a declared entity"
+                        yield ("options", i, key, j), f"{{{name}}} is not a declared entity"
         if option.risk == "destructive" and option.steps[0].verb != "backup":
             yield ("options", i, "steps"), "a destructive option starts with a backup step"
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+# The regex parser of the standard library: private, but the only exact view of a regex's shape.
+import re._constants as _c  # type: ignore[import-not-found]
+import re._parser as _p  # type: ignore[import-not-found]
 from typing import Any
-
-try:  # Python 3.11+
-    import re._constants as _c
-    import re._parser as _p
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
 
 _REPEATS = {_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", _c.MAX_REPEAT)}
 

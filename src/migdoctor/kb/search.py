@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from migdoctor.model import Playbook
 
-STOPWORDS = frozenset(
-    "a an the of to in on for my i me is it how do does can what why with and or from be "
-    "when where which this that these those all any get got want need".split()
-)
+STOPWORDS = frozenset("""
+    a an the of to in on for my i me is it how do does can what why with and or from be when
+    where which this that these those all any get got want need
+""".split())
 # Plain words users type, mapped to the words the playbooks use.
 SYNONYMS = {
     "undo": "rollback", "revert": "rollback", "unapply": "rollback", "back": "rollback",

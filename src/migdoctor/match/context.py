@@ -18,10 +18,11 @@ OTHER_FRAMEWORKS = (
     "golang-migrate", "gorm", "hibernate", "flask db", "phinx", "ecto",
 )
 APPLYING = re.compile(r"\b(?:Un)?[Aa]pplying (?P<app_label>[A-Za-z_]\w*)\.(?P<migration>\d{4,}\w*)")
+# `docker compose [-f x] exec|run [--rm] [-e K=V] SERVICE ...`: the service a command ran in.
 COMPOSE_COMMAND = re.compile(
-    r"docker(?:-| )compose\b[^|\n]{0,200}?\b(?:exec|run)\b(?:\s+-{1,2}[\w-]+(?:[= ](?!\w+\s+python)\S+)?)*"
-    r"\s+(?P<service>[A-Za-z0-9][A-Za-z0-9_.-]*)"
+    r"docker(?:-| )compose\b[^|\n]{0,200}?\b(?:exec|run)\b(?P<rest>.{0,300})"
 )
+COMPOSE_ARG = re.compile(r"\s*(-[\w-]+(?:[= ](?:\S+=\S*|/\S*|\d\S*))?|\S+)")
 APPLYING_REACH = 400  # lines: an `Applying` line further back belongs to another run
 
 
@@ -46,7 +47,7 @@ class Context:
             self.applying.append((no, applying["app_label"], applying["migration"]))
         command = COMPOSE_COMMAND.search(text)
         if command and not self.compose_service:
-            self.compose_service = command["service"]
+            self.compose_service = _service_of(command["rest"])
 
     def applying_before(self, no: int) -> tuple[str, str] | None:
         """The migration being applied when line `no` was printed."""
@@ -63,3 +64,11 @@ class Context:
         if self.other_framework:
             return -0.1
         return 0.04 if self.migration else 0.0
+
+
+def _service_of(rest: str) -> str:
+    """The first argument after exec/run that is not an option."""
+    for token in COMPOSE_ARG.findall(rest):
+        if not token.startswith("-"):
+            return token if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", token) else ""
+    return ""

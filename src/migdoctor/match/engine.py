@@ -142,9 +142,9 @@ class Scanner:
     def _bind_context(self, group: _Group, entities: dict[str, str]) -> None:
         declared = group.playbook.entities
         applying = self.context.applying_before(group.first.no)
-        if applying and "app_label" in declared and "migration" in declared:
-            if "app_label" not in entities and "migration" not in entities:
-                entities["app_label"], entities["migration"] = applying
+        wants_both = "app_label" in declared and "migration" in declared
+        if applying and wants_both and not {"app_label", "migration"} & entities.keys():
+            entities["app_label"], entities["migration"] = applying
         service = group.first.service or self.context.compose_service
         if service and "service" in declared and "service" not in entities:
             value = normalize_value("service", service)
@@ -168,7 +168,9 @@ def _playbook_hits(playbook: Playbook, text: str) -> list[_Hit]:
     return hits
 
 
-def _bind(playbook: Playbook, groups: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], dict[str, str]]:
+def _bind(
+    playbook: Playbook, groups: tuple[tuple[str, str], ...]
+) -> tuple[dict[str, str], dict[str, str]]:
     """Validated entities from regex groups, and the values refused with the reason."""
     entities: dict[str, str] = {}
     rejected: dict[str, str] = {}

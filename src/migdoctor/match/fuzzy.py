@@ -19,9 +19,9 @@ def fuzzy_findings(text: str, playbooks: list[Playbook]) -> list[Finding]:
     for playbook in playbooks:
         if playbook.match is not None:
             for example in playbook.match.examples:
-                for line in example.splitlines():
-                    if len(line.strip()) >= 25:
-                        choices.append(line.strip())
+                for example_line in example.splitlines():
+                    if len(example_line.strip()) >= 25:
+                        choices.append(example_line.strip())
                         owners.append(playbook)
     best: tuple[float, Playbook, Evidence] | None = None
     for line in split_lines(text)[:MAX_LINES]:
