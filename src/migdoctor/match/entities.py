@@ -26,7 +26,7 @@ def normalize_value(kind: str, value: str) -> str:
     """Canonical form: Compose container names (`web_1`, `proj-web-1`) name the service `web`."""
     value = value.strip().strip("`'\"")
     if kind == "service":
-        value = re.sub(r"[-_]\d+$", "", value)
+        value = _service_of_container(value)
     if kind == "relation":
         value = value.removeprefix("public.")
     return value
@@ -44,3 +44,12 @@ def validate(kind: str, value: str) -> str | None:
     if kind == "port" and int(value) > 65535:
         return f"{value!r} is not a valid port"
     return None
+
+
+def _service_of_container(name: str) -> str:
+    """Compose names containers PROJECT_SERVICE_N (v1) or PROJECT-SERVICE-N (v2)."""
+    numbered = re.fullmatch(r"(.+?)([-_])\d+", name)
+    if numbered is None:
+        return name
+    base, sep = numbered.groups()
+    return base.rsplit(sep, 1)[-1]
