@@ -66,11 +66,11 @@ def _handled() -> Iterator[None]:
 
 def _load_kb(kb: list[Path] | None) -> Any:
     from migdoctor.kb.loader import load
-    from migdoctor.render import error
+    from migdoctor.render import warning
 
     knowledge = load(kb)
     for problem in knowledge.problems:
-        error(f"skipped playbook: {problem}")
+        warning(f"skipped playbook {problem}")
     return knowledge
 
 
@@ -95,10 +95,10 @@ def diagnose(
         if text is not None:
             if not text.strip():
                 raise MigdoctorError("no text to diagnose: the argument is empty")
-            findings = diagnose_text(text, playbooks)
+            findings, head = diagnose_text(text, playbooks), text
         else:
-            findings = _with_stream(file, lambda s: diagnose_stream(s, playbooks))
-        _show_diagnosis(findings, playbooks, as_json)
+            findings, head = _with_stream(file, lambda s: diagnose_stream(s, playbooks))
+        _show_diagnosis(findings, playbooks, head, as_json)
         raise typer.Exit(0 if findings else 1)
 
 
@@ -115,7 +115,7 @@ def _with_stream(file: str | None, use: Callable[[Any], T]) -> T:
         raise MigdoctorError(f"cannot read {file}: {exc.strerror}") from None
 
 
-def _show_diagnosis(findings: list[Any], playbooks: list[Any], as_json: bool) -> None:
+def _show_diagnosis(findings: list[Any], playbooks: list[Any], head: str, as_json: bool) -> None:
     if as_json:
         from migdoctor.report import diagnosis_json
 
@@ -126,7 +126,7 @@ def _show_diagnosis(findings: list[Any], playbooks: list[Any], as_json: bool) ->
 
     nearest: list[Any] = []
     if not findings:
-        nearest = search("migration database error", playbooks, limit=3)
+        nearest = search(head[:2000], playbooks, limit=3)
     render.diagnosis(findings, nearest)
 
 

@@ -20,7 +20,7 @@ RISK_STYLE = {"safe": "green", "caution": "yellow", "destructive": "bold red"}
 def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def _plain(markdown: str) -> str:
@@ -116,6 +116,10 @@ def playbook_page(pb: Playbook) -> None:
         out.print("\n[dim]References: " + "; ".join(pb.references) + "[/dim]")
     if pb.related:
         out.print("[dim]Related: " + ", ".join(pb.related) + "[/dim]")
+
+
+def warning(message: str) -> None:
+    print(f"migdoctor: warning: {message}", file=sys.stderr)
 
 
 def error(message: str, hint: str = "") -> None:

@@ -21,8 +21,8 @@ def diagnose_text(text: str, playbooks: list[Playbook]) -> list[Finding]:
     return scanner.findings() or _fuzzy(text, playbooks)
 
 
-def diagnose_stream(stream: BinaryIO, playbooks: list[Playbook]) -> list[Finding]:
-    """Read `stream` block by block; memory stays bounded for a log of any size."""
+def diagnose_stream(stream: BinaryIO, playbooks: list[Playbook]) -> tuple[list[Finding], str]:
+    """Findings of `stream`, read block by block, and its head (for nearest-docs hints)."""
     scanner = Scanner(playbooks)
     head: list[str] = []
     size = 0
@@ -36,7 +36,8 @@ def diagnose_stream(stream: BinaryIO, playbooks: list[Playbook]) -> list[Finding
     if size == 0 or not any(c.strip() for c in head):
         raise MigdoctorError("no text to diagnose: the input is empty",
                              "paste the error as an argument, with --file PATH, or on stdin")
-    return scanner.findings() or _fuzzy("".join(head), playbooks)
+    text = "".join(head)
+    return scanner.findings() or _fuzzy(text, playbooks), text
 
 
 def _fuzzy(text: str, playbooks: list[Playbook]) -> list[Finding]:
