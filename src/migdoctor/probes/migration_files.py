@@ -17,7 +17,10 @@ from typing import Final
 
 from migdoctor.probes import NodeKey, ProbeFinding
 
-DEFAULT_SETTINGS: Final[Mapping[str, str]] = MappingProxyType({"AUTH_USER_MODEL": "auth.User"})
+Settings = Mapping[str, object]
+"""Django settings the parser needs (`AUTH_USER_MODEL`, flags read by conditional lists)."""
+
+DEFAULT_SETTINGS: Final[Settings] = MappingProxyType({"AUTH_USER_MODEL": "auth.User"})
 
 # Positional parameter names of the operations, in Django's order, so that
 # `migrations.AddField("book", "title", models.CharField())` reads like its keyword form.
@@ -83,7 +86,11 @@ class Operation:
 
 @dataclass(frozen=True)
 class MigrationFile:
-    """What a migration file declares. `unresolved` lists expressions the parser could not read."""
+    """What a migration file declares.
+
+    `notes` says where the static reading may differ from Django's: expressions it could not
+    read, and conditions it assumed true (`[...] if app_settings.SITES_ENABLED else []`).
+    """
 
     app_label: str
     name: str
@@ -94,7 +101,7 @@ class MigrationFile:
     run_before: tuple[NodeKey, ...] = ()
     initial: bool | None = None
     operations: tuple[Operation, ...] = ()
-    unresolved: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def key(self) -> NodeKey:
@@ -172,38 +179,66 @@ def model_app(model: str) -> str:
     return model.split(".", 1)[0]
 
 
-def _dependency(node: ast.expr, settings: Mapping[str, str]) -> NodeKey | None:
+def _dependency(node: ast.expr, settings: Settings) -> NodeKey | None:
     """A dependency tuple, or a swappable dependency resolved through `settings`."""
     value = to_value(node)
     if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
         return (str(value[0]), str(value[1]))
     if isinstance(value, Call) and value.name == "swappable_dependency" and value.args:
         model = _setting(value.args[0], settings)
-        return None if model is None else (model_app(model), "__first__")
+        return (model_app(model), "__first__") if isinstance(model, str) else None
     return None
 
 
-def _setting(value: object, settings: Mapping[str, str]) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Ref) and value.text.startswith("settings."):
-        return settings.get(value.text.removeprefix("settings."))
+def _setting(value: object, settings: Settings) -> object:
+    """A literal, or `settings.NAME` looked up in `settings` (None when unknown)."""
+    if isinstance(value, Ref):
+        return (
+            settings.get(value.text.removeprefix("settings."))
+            if value.text.startswith("settings.")
+            else None
+        )
+    if isinstance(value, Call) and value.name == "getattr" and len(value.args) == 3:
+        name, default = value.args[1], value.args[2]
+        return settings.get(name, default) if isinstance(name, str) else None
+    return value
+
+
+def _condition(node: ast.expr, settings: Settings) -> bool | None:
+    """The truth of a literal or settings-based condition; None when it cannot be known."""
+    value = _setting(to_value(node), settings)
+    return None if value is None or isinstance(value, (Ref, Call)) else bool(value)
+
+
+def _items(node: ast.expr, settings: Settings, notes: list[str]) -> list[ast.expr] | None:
+    """The items of a list expression: a literal, `a + b`, or `a if condition else b`."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return list(node.elts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _items(node.left, settings, notes), _items(node.right, settings, notes)
+        return None if left is None or right is None else left + right
+    if isinstance(node, ast.IfExp):
+        known = _condition(node.test, settings)
+        if known is None:
+            notes.append(f"assumed true: {ast.unparse(node.test)}")
+        return _items(node.body if known is None or known else node.orelse, settings, notes)
     return None
 
 
-def _keys(node: ast.expr, settings: Mapping[str, str]) -> tuple[list[NodeKey], list[str]]:
-    """The node keys in a list literal, and the source of the items that are not keys."""
-    if not isinstance(node, (ast.List, ast.Tuple)):
-        return [], [ast.unparse(node)]
-    keys: list[NodeKey] = []
-    unresolved: list[str] = []
-    for item in node.elts:
+def _keys(node: ast.expr, settings: Settings, notes: list[str]) -> list[NodeKey]:
+    """The node keys of a dependencies / replaces / run_before list; `notes` gets the rest."""
+    items = _items(node, settings, notes)
+    if items is None:
+        notes.append(f"not read: {ast.unparse(node)}")
+        return []
+    keys = []
+    for item in items:
         key = _dependency(item, settings)
         if key is None:
-            unresolved.append(ast.unparse(item))
+            notes.append(f"not read: {ast.unparse(item)}")
         else:
             keys.append(key)
-    return keys, unresolved
+    return keys
 
 
 def _class_attributes(cls: ast.ClassDef) -> dict[str, ast.expr]:
@@ -221,36 +256,36 @@ def _class_attributes(cls: ast.ClassDef) -> dict[str, ast.expr]:
     return attributes
 
 
-def _operations(node: ast.expr | None) -> tuple[tuple[Operation, ...], list[str]]:
-    if node is None:
-        return (), []
-    if not isinstance(node, (ast.List, ast.Tuple)):
-        return (), [ast.unparse(node)]
-    operations = [to_operation(item) for item in node.elts]
-    pairs = zip(node.elts, operations, strict=True)
-    unresolved = [ast.unparse(item) for item, op in pairs if op is None]
-    return tuple(op for op in operations if op is not None), unresolved
+def _operations(node: ast.expr, settings: Settings, notes: list[str]) -> tuple[Operation, ...]:
+    items = _items(node, settings, notes)
+    if items is None:
+        notes.append(f"not read: {ast.unparse(node)}")
+        return ()
+    operations = []
+    for item in items:
+        operation = to_operation(item)
+        if operation is None:
+            notes.append(f"not read: {ast.unparse(item)}")
+        else:
+            operations.append(operation)
+    return tuple(operations)
 
 
 def from_class(
-    cls: ast.ClassDef, app_label: str, name: str, path: str, settings: Mapping[str, str]
+    cls: ast.ClassDef, app_label: str, name: str, path: str, settings: Settings
 ) -> MigrationFile:
     """Read a `class Migration(migrations.Migration)` body."""
     attrs = _class_attributes(cls)
-    unresolved: list[str] = []
-    lists: dict[str, tuple[NodeKey, ...]] = {}
-    for attr in ("dependencies", "replaces", "run_before"):
-        if attr in attrs:
-            keys, bad = _keys(attrs[attr], settings)
-            lists[attr] = tuple(keys)
-            unresolved += [f"{attr}: {text}" for text in bad]
-    operations, bad_ops = _operations(attrs.get("operations"))
-    unresolved += [f"operations: {text}" for text in bad_ops]
+    notes: list[str] = []
+    lists = {
+        attr: tuple(_keys(attrs[attr], settings, notes)) if attr in attrs else ()
+        for attr in ("dependencies", "replaces", "run_before")
+    }
+    ops = _operations(attrs["operations"], settings, notes) if "operations" in attrs else ()
     initial = to_value(attrs["initial"]) if "initial" in attrs else None
     return MigrationFile(
-        app_label, name, path, cls.lineno, lists.get("dependencies", ()),
-        lists.get("replaces", ()), lists.get("run_before", ()),
-        initial if isinstance(initial, bool) else None, operations, tuple(unresolved),
+        app_label, name, path, cls.lineno, lists["dependencies"], lists["replaces"],
+        lists["run_before"], initial if isinstance(initial, bool) else None, ops, tuple(notes),
     )  # fmt: skip
 
 
@@ -271,7 +306,7 @@ def parse_migration(
     app_label: str,
     name: str,
     path: str,
-    settings: Mapping[str, str] = DEFAULT_SETTINGS,
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> MigrationFile | ProbeFinding:
     """Parse one migration's source; a syntax error or a missing class is a finding."""
     try:
@@ -379,7 +414,7 @@ def migration_paths(directory: MigrationsDir) -> list[tuple[str, str]]:
 
 
 def load_file(
-    app: str, name: str, path: str, settings: Mapping[str, str] = DEFAULT_SETTINGS
+    app: str, name: str, path: str, settings: Settings = DEFAULT_SETTINGS
 ) -> MigrationFile | ProbeFinding:
     try:
         with open(path, "rb") as handle:
@@ -390,7 +425,7 @@ def load_file(
 
 
 def load_migrations(
-    dirs: Iterable[MigrationsDir], settings: Mapping[str, str] = DEFAULT_SETTINGS
+    dirs: Iterable[MigrationsDir], settings: Settings = DEFAULT_SETTINGS
 ) -> tuple[list[MigrationFile], list[ProbeFinding]]:
     """Parse every migration of the folders: the files that parsed, and the findings."""
     files: list[MigrationFile] = []
