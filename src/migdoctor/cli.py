@@ -89,16 +89,16 @@ def diagnose(
     with _handled():
         from migdoctor.match.diagnose import diagnose_stream, diagnose_text
 
-        playbooks = list(_load_kb(kb).playbooks.values())
+        knowledge = _load_kb(kb)
         if text is not None and file is not None:
             raise MigdoctorError("give the text or --file, not both")
         if text is not None:
             if not text.strip():
                 raise MigdoctorError("no text to diagnose: the argument is empty")
-            findings, head = diagnose_text(text, playbooks), text
+            findings, head = diagnose_text(text, knowledge), text
         else:
-            findings, head = _with_stream(file, lambda s: diagnose_stream(s, playbooks))
-        _show_diagnosis(findings, playbooks, head, as_json)
+            findings, head = _with_stream(file, lambda s: diagnose_stream(s, knowledge))
+        _show_diagnosis(findings, knowledge, head, as_json)
         raise typer.Exit(0 if findings else 1)
 
 
@@ -115,7 +115,7 @@ def _with_stream(file: str | None, use: Callable[[Any], T]) -> T:
         raise MigdoctorError(f"cannot read {file}: {exc.strerror}") from None
 
 
-def _show_diagnosis(findings: list[Any], playbooks: list[Any], head: str, as_json: bool) -> None:
+def _show_diagnosis(findings: list[Any], knowledge: Any, head: str, as_json: bool) -> None:
     if as_json:
         from migdoctor.report import diagnosis_json
 
@@ -126,7 +126,7 @@ def _show_diagnosis(findings: list[Any], playbooks: list[Any], head: str, as_jso
 
     nearest: list[Any] = []
     if not findings:
-        nearest = search(head[:2000], playbooks, limit=3)
+        nearest = search(head[:2000], list(knowledge.playbooks.values()), limit=3)
     render.diagnosis(findings, nearest)
 
 

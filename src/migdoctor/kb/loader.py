@@ -6,38 +6,68 @@ import hashlib
 import marshal
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from migdoctor.kb.locate import builtin_dir, playbook_files, user_dirs
-from migdoctor.kb.problem import PlaybookError
+from migdoctor.kb.problem import KeyPath, PlaybookError
 from migdoctor.model import Playbook
 
 CACHE_VERSION = 1
 
 
-@dataclass(frozen=True)
+Entry = tuple[Any, dict[KeyPath, int], str]  # checked data, line map, source file
+
+
 class KnowledgeBase:
-    playbooks: dict[str, Playbook]
-    problems: tuple[PlaybookError, ...]  # broken user playbooks, reported and skipped
+    """Checked playbook data; a Playbook is built only when asked for (a big KB starts fast)."""
+
+    def __init__(self, entries: dict[str, Entry], problems: tuple[PlaybookError, ...]) -> None:
+        self.entries = entries
+        self.problems = problems  # broken user playbooks, reported and skipped
+        self._built: dict[str, Playbook] = {}
 
     def get(self, playbook_id: str) -> Playbook | None:
-        return self.playbooks.get(playbook_id)
+        if playbook_id not in self._built:
+            if playbook_id not in self.entries:
+                return None
+            from migdoctor.kb.build import build_playbook
+
+            self._built[playbook_id] = build_playbook(*self.entries[playbook_id])
+        return self._built[playbook_id]
+
+    def resolve(self, playbook_id: str) -> Playbook:
+        playbook = self.get(playbook_id)
+        assert playbook is not None
+        return playbook
+
+    @property
+    def playbooks(self) -> dict[str, Playbook]:
+        return {pid: self.resolve(pid) for pid in self.entries}
+
+    def signal_index(self) -> dict[str, list[str]]:
+        """Lowercase signal -> ids of the playbooks that list it."""
+        index: dict[str, list[str]] = {}
+        for pid, (data, _, _) in self.entries.items():
+            for signal in (data.get("match") or {}).get("signals", ()):
+                index.setdefault(signal.lower(), []).append(pid)
+        return index
 
 
 def load(extra: list[Path] | None = None, *, builtin: Path | None = None) -> KnowledgeBase:
     """Built-ins first, then user folders; a later playbook with the same id replaces one."""
-    playbooks: dict[str, Playbook] = {}
+    entries: dict[str, Entry] = {}
     problems: list[PlaybookError] = []
     for directory in [builtin or builtin_dir(), *user_dirs(extra)]:
         if not directory.is_dir():
             problems.append(PlaybookError(str(directory), 0, (), "not a folder of playbooks"))
             continue
-        loaded, broken = load_dir(directory)
-        playbooks.update((p.id, p) for p in loaded)
-        problems.extend(broken)
-    return KnowledgeBase(playbooks, tuple(problems))
+        for path, entry in _checked(directory).items():
+            if entry[0] == "error":
+                problems.append(PlaybookError(*entry[1]))
+            else:
+                entries[entry[1]["id"]] = (entry[1], entry[2], path)
+    return KnowledgeBase(entries, tuple(problems))
 
 
 def load_dir(directory: Path) -> tuple[list[Playbook], list[PlaybookError]]:

@@ -6,22 +6,23 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from migdoctor.errors import MigdoctorError
-from migdoctor.match.engine import Scanner
+from migdoctor.kb.loader import KnowledgeBase
+from migdoctor.match.engine import Library, Scanner
 from migdoctor.match.fuzzy import fuzzy_findings
-from migdoctor.model import Finding, Playbook
+from migdoctor.model import Finding
 
 BLOCK = 1 << 20
 MAX_PENDING_LINE = 4 << 20  # a line longer than this is cut: bounded memory whatever the input
 FUZZY_LIMIT = 256 << 10  # the fuzzy pass looks only at pastes, not at whole logs
 
 
-def diagnose_text(text: str, playbooks: list[Playbook]) -> list[Finding]:
+def diagnose_text(text: str, playbooks: Library) -> list[Finding]:
     scanner = Scanner(playbooks)
     scanner.feed(text, 1)
     return scanner.findings() or _fuzzy(text, playbooks)
 
 
-def diagnose_stream(stream: BinaryIO, playbooks: list[Playbook]) -> tuple[list[Finding], str]:
+def diagnose_stream(stream: BinaryIO, playbooks: Library) -> tuple[list[Finding], str]:
     """Findings of `stream`, read block by block, and its head (for nearest-docs hints)."""
     scanner = Scanner(playbooks)
     head: list[str] = []
@@ -40,8 +41,11 @@ def diagnose_stream(stream: BinaryIO, playbooks: list[Playbook]) -> tuple[list[F
     return scanner.findings() or _fuzzy(text, playbooks), text
 
 
-def _fuzzy(text: str, playbooks: list[Playbook]) -> list[Finding]:
-    return fuzzy_findings(text, playbooks) if len(text) <= FUZZY_LIMIT else []
+def _fuzzy(text: str, library: Library) -> list[Finding]:
+    if len(text) > FUZZY_LIMIT:
+        return []
+    playbooks = list(library.playbooks.values()) if isinstance(library, KnowledgeBase) else library
+    return fuzzy_findings(text, playbooks)
 
 
 def _text_chunks(stream: BinaryIO) -> Iterator[str]:

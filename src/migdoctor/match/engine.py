@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from migdoctor.kb.loader import KnowledgeBase
 from migdoctor.match.context import Context
 from migdoctor.match.entities import normalize_value, validate
 from migdoctor.match.normalize import Line, clean_line, joined_with_next
@@ -16,6 +17,7 @@ MIN_CONFIDENCE = 0.5
 MAX_LINE = 4096  # longer lines are matched on a window around their signal: bounded time
 MAX_EVIDENCE = 3
 CONTEXT_TOKENS = ("pplying", "compose")
+Library = KnowledgeBase | list[Playbook]
 SMALL = 64 << 10  # up to this size a paste is scanned with plain finds; logs with one regex
 
 
@@ -43,13 +45,8 @@ class _Hit:
 class Scanner:
     """Feed it text in chunks of whole lines; ask it for findings at the end."""
 
-    def __init__(self, playbooks: Iterable[Playbook]) -> None:
-        self.playbooks = [p for p in playbooks if p.match is not None]
-        self.by_signal: dict[str, list[Playbook]] = {}
-        for playbook in self.playbooks:
-            assert playbook.match is not None
-            for signal in playbook.match.signals:
-                self.by_signal.setdefault(signal.lower(), []).append(playbook)
+    def __init__(self, library: Library) -> None:
+        self.by_signal, self.resolve = _index(library)
         self.words = [*self.by_signal, *CONTEXT_TOKENS]
         self._union: re.Pattern[str] | None = None
         self.context = Context()
@@ -71,8 +68,8 @@ class Scanner:
     def _candidate_starts(self, lowered: str) -> list[int]:
         """Start offsets of the lines that contain a signal, in order."""
         if len(lowered) <= SMALL:
-            found = _occurrences(lowered, self.words)
-            return sorted({lowered.rfind("\n", 0, at) + 1 for at in found})
+            offsets = _occurrences(lowered, self.words)
+            return sorted({lowered.rfind("\n", 0, at) + 1 for at in offsets})
         if self._union is None:
             self._union = literal_union(self.words)
         starts: list[int] = []
@@ -100,13 +97,13 @@ class Scanner:
         self._record(hits, line)
 
     def _hits(self, text: str, low: str) -> list[_Hit]:
-        candidates: dict[str, Playbook] = {}
-        for signal, playbooks in self.by_signal.items():
+        candidates: set[str] = set()
+        for signal, ids in self.by_signal.items():
             if signal in low:
-                candidates.update((p.id, p) for p in playbooks)
+                candidates.update(ids)
         hits: list[_Hit] = []
-        for playbook in candidates.values():
-            hits.extend(_playbook_hits(playbook, text))
+        for pid in sorted(candidates):
+            hits.extend(_playbook_hits(self.resolve(pid), text))
         if not hits:
             return []
         best = max(h.weight for h in hits)
@@ -156,6 +153,18 @@ class Scanner:
             value = normalize_value("service", service)
             if validate("service", value) is None:
                 entities["service"] = value
+
+
+def _index(library: Library) -> tuple[dict[str, list[str]], Callable[[str], Playbook]]:
+    """Signal -> playbook ids, and how to get a playbook by id (lazily for a KnowledgeBase)."""
+    if isinstance(library, KnowledgeBase):
+        return library.signal_index(), library.resolve
+    by_id = {p.id: p for p in library if p.match is not None}
+    index: dict[str, list[str]] = {}
+    for playbook in by_id.values():
+        for signal in playbook.match.signals if playbook.match else ():
+            index.setdefault(signal.lower(), []).append(playbook.id)
+    return index, by_id.__getitem__
 
 
 def _occurrences(text: str, words: list[str]) -> Iterator[int]:
