@@ -23,47 +23,65 @@ COMPOSE_COMMAND = re.compile(
     r"docker(?:-| )compose\b[^|\n]{0,200}?\b(?:exec|run)\b(?P<rest>.{0,300})"
 )
 COMPOSE_ARG = re.compile(r"\s*(-[\w-]+(?:[= ](?:\S+=\S*|/\S*|\d\S*))?|\S+)")
-APPLYING_REACH = 400  # lines: an `Applying` line further back belongs to another run
+REACH = 400  # lines: an `Applying` line or a command further back belongs to another run
+BUCKET = 8192  # markers are remembered per 8 KiB of input: bounded work on a log of any size
+NEAR = 4  # buckets each side of a hit that count as its surroundings
 
 
 @dataclass
 class Context:
-    """What the whole input says around its hits; filled while scanning, read when scoring."""
+    """What the input says around its hits; filled while scanning, read when scoring."""
 
-    migration: bool = False
-    django: bool = False
-    other_framework: bool = False
+    markers: dict[str, set[int]] = field(default_factory=dict)  # kind -> buckets seen in
     applying: list[tuple[int, str, str]] = field(default_factory=list)
-    compose_service: str = ""
+    services: list[tuple[int, str]] = field(default_factory=list)
 
-    def observe(self, lowered: str) -> None:
-        self.migration = self.migration or any(m in lowered for m in MIGRATION_MARKERS)
-        self.django = self.django or any(m in lowered for m in DJANGO_MARKERS)
-        self.other_framework = self.other_framework or any(m in lowered for m in OTHER_FRAMEWORKS)
+    def observe(self, lowered: str, base: int) -> None:
+        """Note where markers occur in a chunk that starts at byte `base` of the input."""
+        for kind, words in (("migration", MIGRATION_MARKERS), ("django", DJANGO_MARKERS),
+                            ("other", OTHER_FRAMEWORKS)):
+            seen = self.markers.setdefault(kind, set())
+            for word in words:
+                at = lowered.find(word)
+                while at >= 0:
+                    bucket = (base + at) // BUCKET
+                    seen.add(bucket)
+                    at = lowered.find(word, (bucket + 1) * BUCKET - base)
 
     def observe_line(self, no: int, text: str) -> None:
         applying = APPLYING.search(text)
         if applying:
             self.applying.append((no, applying["app_label"], applying["migration"]))
         command = COMPOSE_COMMAND.search(text)
-        if command and not self.compose_service:
-            self.compose_service = _service_of(command["rest"])
+        service = _service_of(command["rest"]) if command else ""
+        if service:
+            self.services.append((no, service))
 
     def applying_before(self, no: int) -> tuple[str, str] | None:
         """The migration being applied when line `no` was printed."""
-        best = None
-        for line, app, migration in self.applying:
-            if line <= no and no - line <= APPLYING_REACH:
-                best = (app, migration)
-        return best
+        return _nearest_before(self.applying, no)
 
-    def adjustment(self) -> float:
-        """How much the surroundings raise or lower a hit's weight."""
-        if self.other_framework and not self.django:
+    def service_before(self, no: int) -> str:
+        found = _nearest_before([(line, s, "") for line, s in self.services], no)
+        return found[0] if found else ""
+
+    def adjustment(self, offset: int) -> float:
+        """How much the surroundings of the hit at byte `offset` raise or lower its weight."""
+        near = range(offset // BUCKET - NEAR, offset // BUCKET + NEAR + 1)
+        has = {kind: any(b in seen for b in near) for kind, seen in self.markers.items()}
+        if has.get("other") and not has.get("django"):
             return -0.35
-        if self.other_framework:
+        if has.get("other"):
             return -0.1
-        return 0.04 if self.migration else 0.0
+        return 0.04 if has.get("migration") else 0.0
+
+
+def _nearest_before(items: list[tuple[int, str, str]], no: int) -> tuple[str, str] | None:
+    best = None
+    for line, first, second in items:
+        if line <= no + 1 and no - line <= REACH:
+            best = (first, second)
+    return best
 
 
 def _service_of(rest: str) -> str:

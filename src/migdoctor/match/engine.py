@@ -30,6 +30,7 @@ class _Group:
     rejected: dict[str, str]
     weight: float
     first: Line
+    offset: int  # byte offset of the first hit in the input, for its surroundings
     patterns: set[int] = field(default_factory=set)
     evidence: list[Evidence] = field(default_factory=list)
 
@@ -51,19 +52,19 @@ class Scanner:
         self._union: re.Pattern[str] | None = None
         self.context = Context()
         self.groups: dict[tuple[str, frozenset[tuple[str, str]]], _Group] = {}
-        self.lines_seen = 0
+        self.consumed = 0  # characters fed so far
 
     def feed(self, chunk: str, first_no: int) -> None:
         """Scan a chunk of whole lines whose first line has number `first_no`."""
         lowered = chunk.lower()
-        self.context.observe(lowered)
+        self.context.observe(lowered, self.consumed)
         starts = self._candidate_starts(lowered)
         line_no, counted = first_no, 0
         for start in starts:
             line_no += chunk.count("\n", counted, start)
             counted = start
-            self._scan_line(chunk, lowered, start, line_no)
-        self.lines_seen = first_no + chunk.count("\n")
+            self._scan_line(chunk, start, line_no)
+        self.consumed += len(chunk)
 
     def _candidate_starts(self, lowered: str) -> list[int]:
         """Start offsets of the lines that contain a signal, in order."""
@@ -82,7 +83,7 @@ class Scanner:
             position = end + 1
         return starts
 
-    def _scan_line(self, chunk: str, lowered: str, start: int, no: int) -> None:
+    def _scan_line(self, chunk: str, start: int, no: int) -> None:
         end = chunk.find("\n", start)
         end = len(chunk) if end < 0 else end
         text, service = clean_line(chunk[start:end])
@@ -94,7 +95,7 @@ class Scanner:
         nxt = Line(no + 1, clean_line(chunk[end + 1:nxt_end if nxt_end >= 0 else None])[0])
         joined = joined_with_next(line, nxt) if end < len(chunk) else None
         hits = self._hits(line.text, low) or (self._hits(joined, joined.lower()) if joined else [])
-        self._record(hits, line)
+        self._record(hits, line, self.consumed + start)
 
     def _hits(self, text: str, low: str) -> list[_Hit]:
         candidates: set[str] = set()
@@ -111,13 +112,13 @@ class Scanner:
         winner = next(h.playbook.id for h in hits if h.weight == best)
         return [h for h in hits if h.playbook.id == winner]
 
-    def _record(self, hits: list[_Hit], line: Line) -> None:
+    def _record(self, hits: list[_Hit], line: Line, offset: int) -> None:
         for hit in hits:
             entities, rejected = _bind(hit.playbook, hit.groups)
             key = (hit.playbook.id, frozenset(entities.items()))
             group = self.groups.get(key)
             if group is None:
-                group = _Group(hit.playbook, entities, rejected, hit.weight, line)
+                group = _Group(hit.playbook, entities, rejected, hit.weight, line, offset)
                 self.groups[key] = group
             group.weight = max(group.weight, hit.weight)
             group.patterns.add(hit.pattern)
@@ -129,9 +130,9 @@ class Scanner:
     def findings(self) -> list[Finding]:
         """Distinct findings, confident ones only, strongest and earliest first."""
         groups = _merge_subsets(list(self.groups.values()))
-        adjust = self.context.adjustment()
         out = []
         for group in groups:
+            adjust = self.context.adjustment(group.offset)
             confidence = group.weight + adjust + 0.02 * (len(group.patterns) - 1)
             confidence = round(max(0.0, min(1.0, confidence)), 3)
             if confidence >= MIN_CONFIDENCE:
@@ -148,7 +149,7 @@ class Scanner:
         wants_both = "app_label" in declared and "migration" in declared
         if applying and wants_both and not {"app_label", "migration"} & entities.keys():
             entities["app_label"], entities["migration"] = applying
-        service = group.first.service or self.context.compose_service
+        service = group.first.service or self.context.service_before(group.first.no)
         if service and "service" in declared and "service" not in entities:
             value = normalize_value("service", service)
             if validate("service", value) is None:
@@ -225,7 +226,7 @@ def _merge_subsets(groups: list[_Group]) -> list[_Group]:
         home.weight = max(home.weight, group.weight)
         home.patterns |= group.patterns
         if group.first.no < home.first.no:
-            home.first = group.first
+            home.first, home.offset = group.first, group.offset
         for evidence in group.evidence:
             if len(home.evidence) < MAX_EVIDENCE and evidence not in home.evidence:
                 home.evidence.append(evidence)
