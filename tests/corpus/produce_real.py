@@ -1,0 +1,994 @@
+"""Regenerate tests/corpus/real.yaml by really breaking the lab project.
+
+Each scenario copies tests/lab/project to a temporary directory, gives it a fresh database
+(PostgreSQL on 127.0.0.1:5432, SQLite, or MariaDB on 127.0.0.1:3306), breaks something for real
+and captures the exact output (stdout and stderr, as a terminal shows them) of the command a
+developer would run. Temporary paths, database names, dates and memory addresses are replaced by
+stable values so that the file is reproducible.
+
+    .venv/bin/python tests/corpus/produce_real.py            # rewrite tests/corpus/real.yaml
+    .venv/bin/python tests/corpus/produce_real.py --only lock --print   # try some scenarios
+
+Nothing leaves loopback: host-name scenarios run in a private mount or network namespace
+(unshare), so the resolver never asks a DNS server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from importlib import metadata
+from pathlib import Path
+
+import django
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_PROJECT = ROOT / "tests" / "lab" / "project"
+OUTPUT = ROOT / "tests" / "corpus" / "real.yaml"
+SITE_PACKAGES = Path(django.__file__).resolve().parents[1]
+
+STABLE_ROOT = "/home/dev/lab"
+STABLE_VENV = f"{STABLE_ROOT}/.venv"
+STABLE_DB = "lab"
+STABLE_ROLE = "lab_app"
+STABLE_DATE = ("12/Jan/2026 10:15:03", "January 12, 2026 - 10:15:03", "2026-01-12 10:15:03.421")
+
+PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+MARIADB_ADMIN = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+SCRAM_PORT = 55433  # the private scram-sha-256 cluster for the wrong-password scenario
+RUNSERVER_PORT = 18731
+
+ENTITY_NAMES = (
+    "column",
+    "relation",
+    "app_label",
+    "migration",
+    "host",
+    "port",
+    "database",
+    "user",
+    "service",
+    "model",
+    "field",
+    "index",
+)
+
+# Packages a driver profile links into its own venv (the lab's venv holds them all).
+DJANGO_PACKAGES = ("django", "asgiref", "sqlparse")
+DRIVER_PACKAGES = {
+    "psycopg": ("psycopg", "psycopg_binary", "psycopg_binary.libs", "typing_extensions.py"),
+    "psycopg2": ("psycopg2", "psycopg2_binary.libs"),
+    "pymysql": ("pymysql",),
+    "none": (),
+}
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Case:
+    """One captured text with its label; the harness fills in scenario and backend."""
+
+    label: str
+    text: str
+    entities: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    title: str
+    backend: str  # postgresql | sqlite | mysql
+    produce: Callable[[Lab], list[Case]]
+    driver: str = ""  # default: psycopg for postgresql, pymysql for mysql
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    output: str
+
+
+# --------------------------------------------------------------------------- the lab
+
+
+@dataclass
+class Lab:
+    """A throw-away copy of the lab project with its own database."""
+
+    root: Path
+    backend: str
+    dbname: str
+    venv: Path
+    home: Path
+    db_env: dict[str, str]
+    admin: dict[str, object]  # how the producer itself connects to the lab's database
+    ctx: Context
+    scrub_extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    # -- files
+
+    def path(self, rel: str) -> Path:
+        return self.root / "src" / rel
+
+    def write(self, rel: str, text: str) -> None:
+        target = self.path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+    def edit(self, rel: str, old: str, new: str) -> None:
+        target = self.path(rel)
+        content = target.read_text()
+        if old not in content:
+            raise AssertionError(f"{rel}: {old!r} not found")
+        target.write_text(content.replace(old, new, 1))
+
+    def delete(self, rel: str) -> None:
+        self.path(rel).unlink()
+
+    # -- commands
+
+    def env(self, **overrides: str | None) -> dict[str, str]:
+        env = {
+            "PATH": f"{self.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **self.db_env,
+        }
+        for key, value in overrides.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        return env
+
+    def argv(self, *args: str) -> list[str]:
+        return [str(self.python), "src/manage.py", *args]
+
+    def run(self, argv: list[str], env: dict[str, str], stdin: str = "") -> Result:
+        proc = subprocess.run(
+            argv,
+            cwd=self.root,
+            env=env,
+            input=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        return Result(proc.returncode, self.scrub(proc.stdout))
+
+    def manage(self, *args: str, stdin: str = "", **env: str | None) -> Result:
+        return self.run(self.argv(*args), self.env(**env), stdin)
+
+    def fails(self, *args: str, stdin: str = "", **env: str | None) -> str:
+        result = self.manage(*args, stdin=stdin, **env)
+        if result.code == 0:
+            raise AssertionError(f"manage.py {' '.join(args)} succeeded:\n{result.output}")
+        return result.output
+
+    def ok(self, *args: str, **env: str | None) -> str:
+        result = self.manage(*args, **env)
+        if result.code != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.output}")
+        return result.output
+
+    # -- database
+
+    def sql(self, *statements: str, user: str | None = None) -> list[tuple[object, ...]]:
+        return SQL_RUNNERS[self.backend](self, statements, user)
+
+    def connect(self, user: str | None = None) -> psycopg.Connection[tuple[object, ...]]:
+        params = {**self.admin, "dbname": self.dbname}
+        if user:
+            params["user"] = user
+        return psycopg.connect(**params)  # type: ignore[arg-type]
+
+    # -- output
+
+    def scrub(self, text: str) -> str:
+        pairs = {
+            str(self.root): STABLE_ROOT,
+            str(self.venv): STABLE_VENV,
+            str(SITE_PACKAGES): f"{STABLE_VENV}/lib/python3.11/site-packages",
+            str(ROOT / ".venv"): STABLE_VENV,
+            sys.base_prefix: "/usr/local",
+            self.dbname: STABLE_DB,
+            **self.scrub_extra,
+        }
+        return scrub(text, dict(sorted(pairs.items(), key=lambda kv: -len(kv[0]))))
+
+
+def scrub(text: str, pairs: dict[str, str]) -> str:
+    for old, new in pairs.items():
+        text = text.replace(old, new)
+    text = re.sub(r" at 0x[0-9a-f]{6,16}>", " at 0x7f3c2a9e1d80>", text)
+    text = re.sub(r"\[\d{2}/\w{3}/\d{4} \d{2}:\d{2}:\d{2}\]", f"[{STABLE_DATE[0]}]", text)
+    text = re.sub(r"[A-Z][a-z]+ \d{1,2}, \d{4} - \d{2}:\d{2}:\d{2}", STABLE_DATE[1], text)
+    text = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} UTC", f"{STABLE_DATE[2]} UTC", text)
+    return re.sub(r"UTC \[\d+\]", "UTC [87]", text)
+
+
+def pg_sql(lab: Lab, statements: tuple[str, ...], user: str | None) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    with lab.connect(user) as conn:
+        conn.autocommit = True
+        for statement in statements:
+            cur = conn.execute(statement.encode())
+            if cur.description:
+                rows = cur.fetchall()
+    return rows
+
+
+def sqlite_sql(lab: Lab, statements: tuple[str, ...], user: str | None) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    with contextlib.closing(sqlite3.connect(lab.path("db.sqlite3"))) as conn:
+        for statement in statements:
+            rows = conn.execute(statement).fetchall()
+        conn.commit()
+    return rows
+
+
+def mysql_connect(dbname: str | None = None) -> object:
+    import pymysql
+
+    return pymysql.connect(**MARIADB_ADMIN, database=dbname, autocommit=True)  # type: ignore[arg-type]
+
+
+def mysql_sql(lab: Lab, statements: tuple[str, ...], user: str | None) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    conn = mysql_connect(lab.dbname)
+    with contextlib.closing(conn), conn.cursor() as cur:  # type: ignore[attr-defined]
+        for statement in statements:
+            cur.execute(statement)
+            rows = list(cur.fetchall())
+    return rows
+
+
+SQL_RUNNERS = {
+    "postgresql": pg_sql,
+    "postgresql-scram": pg_sql,
+    "sqlite": sqlite_sql,
+    "mysql": mysql_sql,
+}
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def pg_execute(params: dict[str, object], *statements: str) -> None:
+    with psycopg.connect(**params, dbname="postgres", autocommit=True) as conn:  # type: ignore[arg-type]
+        for statement in statements:
+            conn.execute(statement.encode())
+
+
+def mysql_execute(*statements: str) -> None:
+    conn = mysql_connect()
+    with contextlib.closing(conn), conn.cursor() as cur:  # type: ignore[attr-defined]
+        for statement in statements:
+            cur.execute(statement)
+
+
+class ScramCluster:
+    """A private PostgreSQL 15 cluster with scram-sha-256 auth, started on first use.
+
+    The shared server on 5432 trusts every local connection, so a wrong password can only be
+    refused by a cluster of our own. Its server log (default ``log_line_prefix``, as in a
+    container) also gives the ``db`` service's side of a failure.
+    """
+
+    password = "lab-secret"
+    owner = "lab"
+
+    def __init__(self) -> None:
+        self.dir: Path | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def admin(self) -> dict[str, object]:
+        return {
+            "host": "127.0.0.1",
+            "port": SCRAM_PORT,
+            "user": "postgres",
+            "password": self.password,
+        }
+
+    @property
+    def log(self) -> Path:
+        assert self.dir is not None
+        return self.dir / "server.log"
+
+    def start(self) -> None:
+        if self.proc is not None:
+            return
+        self.dir = Path(tempfile.mkdtemp(prefix="lab-scram-"))
+        self.dir.chmod(0o755)
+        shutil.chown(self.dir, "postgres", "postgres")
+        pwfile = self.dir / "pw"
+        pwfile.write_text(self.password + "\n")
+        shutil.chown(pwfile, "postgres", "postgres")
+        bindir = Path("/usr/lib/postgresql/15/bin")
+        initdb = [str(bindir / "initdb"), "-D", str(self.dir / "data"), "-U", "postgres"]
+        initdb += ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
+        subprocess.run(initdb, user="postgres", check=True, capture_output=True)
+        server = [str(bindir / "postgres"), "-D", str(self.dir / "data"), "-p", str(SCRAM_PORT)]
+        server += ["-c", "listen_addresses=127.0.0.1", "-k", str(self.dir)]
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(server, user="postgres", stdout=log, stderr=log)
+        self.wait_ready()
+        pg_execute(self.admin, f"CREATE ROLE {self.owner} LOGIN PASSWORD '{self.password}'")
+
+    def wait_ready(self) -> None:
+        for _ in range(100):
+            with contextlib.suppress(psycopg.OperationalError):
+                pg_execute(self.admin)
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"the scram cluster did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(2)  # SIGINT: fast shutdown
+            self.proc.wait(30)
+            self.proc = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class Context:
+    workdir: Path
+    scram: ScramCluster
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def database_env(backend: str, dbname: str, ctx: Context) -> dict[str, str]:
+    if backend == "postgresql":
+        return {
+            "POSTGRES_DB": dbname,
+            "POSTGRES_USER": "postgres",
+            "POSTGRES_PASSWORD": "",
+            "POSTGRES_HOST": "127.0.0.1",
+            "POSTGRES_PORT": "5432",
+        }
+    if backend == "postgresql-scram":
+        return {
+            "POSTGRES_DB": dbname,
+            "POSTGRES_USER": ctx.scram.owner,
+            "POSTGRES_PASSWORD": ctx.scram.password,
+            "POSTGRES_HOST": "127.0.0.1",
+            "POSTGRES_PORT": str(SCRAM_PORT),
+        }
+    if backend == "mysql":
+        return {"DATABASE_ENGINE": "mysql", "MYSQL_DATABASE": dbname}
+    return {"DATABASE_ENGINE": "sqlite"}
+
+
+def admin_params(backend: str, ctx: Context) -> dict[str, object]:
+    if backend == "postgresql-scram":
+        return ctx.scram.admin
+    return dict(PG_ADMIN)
+
+
+@contextlib.contextmanager
+def database(backend: str, name: str, ctx: Context) -> Iterator[None]:
+    if backend == "postgresql":
+        pg_execute(PG_ADMIN, f'CREATE DATABASE "{name}"')
+    elif backend == "postgresql-scram":
+        ctx.scram.start()
+        pg_execute(ctx.scram.admin, f'CREATE DATABASE "{name}" OWNER {ctx.scram.owner}')
+    elif backend == "mysql":
+        mysql_execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield
+    finally:
+        if backend == "postgresql":
+            pg_execute(PG_ADMIN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        elif backend == "postgresql-scram":
+            pg_execute(ctx.scram.admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        elif backend == "mysql":
+            mysql_execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def make_venv(base: Path, profile: str) -> Path:
+    """A venv holding Django and only the driver of ``profile`` (links into the lab's venv)."""
+    venv = base / profile
+    if venv.exists():
+        return venv
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = venv / "lib" / version / "site-packages"
+    for name in (*DJANGO_PACKAGES, *DRIVER_PACKAGES[profile]):
+        (site / name).symlink_to(SITE_PACKAGES / name)
+        stem = name.removesuffix(".py").removesuffix(".libs")
+        for dist in SITE_PACKAGES.glob(f"{stem}-*.dist-info"):
+            if not (site / dist.name).exists():
+                (site / dist.name).symlink_to(dist)
+    return venv
+
+
+def driver_of(scenario: Scenario) -> str:
+    if scenario.driver:
+        return scenario.driver
+    defaults = {"postgresql": "psycopg", "postgresql-scram": "psycopg", "mysql": "pymysql"}
+    return defaults.get(scenario.backend, "none")
+
+
+@contextlib.contextmanager
+def lab_for(scenario: Scenario, ctx: Context) -> Iterator[Lab]:
+    base = Path(tempfile.mkdtemp(prefix="lab-", dir=ctx.workdir))
+    root = base / "lab"
+    shutil.copytree(LAB_PROJECT, root, ignore=shutil.ignore_patterns("__pycache__", ".env"))
+    home = base / "home"
+    home.mkdir()
+    dbname = f"mdlab_{secrets.token_hex(4)}"
+    lab = Lab(
+        root=root,
+        backend=scenario.backend,
+        dbname=dbname,
+        venv=make_venv(ctx.workdir / "venvs", driver_of(scenario)),
+        home=home,
+        db_env=database_env(scenario.backend, dbname, ctx),
+        admin=admin_params(scenario.backend, ctx),
+        ctx=ctx,
+    )
+    try:
+        with database(scenario.backend, dbname, ctx):
+            yield lab
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- helpers
+
+TICKETS_LAST = "0006_queue_ticket_queue_and_more"
+KB_LAST = "0002_article_slug"
+
+
+def migration_file(deps: list[tuple[str, str]], operations: str, functions: str = "") -> str:
+    """A migration file in the shape ``makemigrations`` writes it."""
+    dep_lines = "".join(f"        ({app!r}, {name!r}),\n" for app, name in deps)
+    ops = textwrap.indent(textwrap.dedent(operations).strip("\n"), " " * 8)
+    code = f"\n\n{textwrap.dedent(functions).strip()}\n" if functions.strip() else ""
+    return (
+        "# Generated by Django 5.2.19 on 2026-01-13 09:12\n\n"
+        f"from django.db import migrations, models\n{code}\n\n"
+        "class Migration(migrations.Migration):\n\n"
+        f"    dependencies = [\n{dep_lines}    ]\n\n"
+        f"    operations = [\n{ops}\n    ]\n"
+    )
+
+
+def add_tickets(lab: Lab, *titles: str, status: str = "open") -> None:
+    now = "datetime('now')" if lab.backend == "sqlite" else "CURRENT_TIMESTAMP"
+    rows = ", ".join(f"('{title}', '', '{status}', {now})" for title in titles)
+    lab.sql(f"INSERT INTO tickets_ticket (title, body, status, created_at) VALUES {rows}")
+
+
+def at(app: str, name: str, **entities: str) -> dict[str, str]:
+    """Entities of a failure inside ``Applying app.name...``."""
+    return {**entities, "app_label": app, "migration": name}
+
+
+def where_shown(text: str, **entities: str) -> dict[str, str]:
+    """The entities whose value the text shows (backends word the same failure differently)."""
+    return {name: value for name, value in entities.items() if value in text}
+
+
+def migrated(lab: Lab, *tickets: str) -> None:
+    lab.ok("migrate")
+    if tickets:
+        add_tickets(lab, *tickets)
+
+
+def alter_status_length(lab: Lab) -> str:
+    """Make Ticket.status longer and nullable, write its migration; return its name."""
+    lab.edit("tickets/models.py", "max_length=20,", "max_length=30, null=True,")
+    lab.ok("makemigrations", "tickets", "--name", "alter_ticket_status")
+    return "0007_alter_ticket_status"
+
+
+def unshared(lab: Lab, how: str, *args: str) -> str:
+    """Run manage.py where host names cannot be resolved and no packet leaves the machine.
+
+    ``files``: a private mount namespace whose nsswitch.conf only reads /etc/hosts, so the
+    resolver answers "Name or service not known". ``net``: a network namespace without any
+    interface up, so it answers "Temporary failure in name resolution".
+    """
+    if how == "files":
+        nss = lab.home / "nsswitch.conf"
+        nss.write_text("hosts: files\n")
+        script = 'mount --bind "$0" /etc/nsswitch.conf && exec "$@"'
+        argv = ["unshare", "--mount", "--", "sh", "-c", script, str(nss), *lab.argv(*args)]
+    else:
+        argv = ["unshare", "--net", "--", *lab.argv(*args)]
+    env = lab.env(POSTGRES_HOST=None, MYSQL_HOST="db")
+    result = lab.run(argv, env)
+    assert result.code != 0, result.output
+    return result.output
+
+
+def request_log(lab: Lab, url_path: str) -> str:
+    """Start ``runserver``, request one page, stop it; return what the terminal showed."""
+    log = lab.home / "runserver.log"
+    argv = lab.argv("runserver", f"127.0.0.1:{RUNSERVER_PORT}", "--noreload")
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            argv, cwd=lab.root, env=lab.env(DEBUG="1"), stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(lambda: "Quit the server" in log.read_text(), 30)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with contextlib.suppress(urllib.error.HTTPError):
+            opener.open(f"http://127.0.0.1:{RUNSERVER_PORT}{url_path}", timeout=30).read()
+        wait_for(lambda: '" 500 ' in log.read_text(), 10)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return lab.scrub(log.read_text()).replace(f":{RUNSERVER_PORT}", ":8000")
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("gave up waiting")
+        time.sleep(0.1)
+
+
+def pg_waiting(lab: Lab) -> bool:
+    """True once another session of the lab's database waits for a lock."""
+    query = (
+        "SELECT count(*) FROM pg_stat_activity "
+        f"WHERE datname = '{lab.dbname}' AND wait_event_type = 'Lock'"
+    )
+    with psycopg.connect(**lab.admin, dbname="postgres", autocommit=True) as conn:  # type: ignore[arg-type]
+        row = conn.execute(query.encode()).fetchone()
+    return bool(row and row[0])
+
+
+# --------------------------------------------------------------------------- schema drift
+
+CMD_MIGRATE = "command: python src/manage.py migrate"
+
+
+def drop_status(lab: Lab) -> None:
+    if lab.backend == "sqlite":  # SQLite refuses to drop an indexed column
+        lab.sql("DROP INDEX tickets_status_created_idx")
+    lab.sql("ALTER TABLE tickets_ticket DROP COLUMN status")
+
+
+def undefined_column_alter(lab: Lab) -> list[Case]:
+    migrated(lab, "Printer jam")
+    drop_status(lab)
+    name = alter_status_length(lab)
+    text = lab.fails("migrate")
+    entities = at("tickets", name, column="status", relation="tickets_ticket")
+    return [Case("undefined-column", text, entities, f"{CMD_MIGRATE}; status dropped by hand")]
+
+
+def undefined_column_remove(lab: Lab) -> list[Case]:
+    migrated(lab)
+    lab.sql("ALTER TABLE tickets_ticket DROP COLUMN body")
+    lab.edit("tickets/models.py", "    body = models.TextField(blank=True)\n", "")
+    lab.ok("makemigrations", "tickets")
+    text = lab.fails("migrate", "tickets")
+    name = "0007_remove_ticket_body"
+    entities = at("tickets", name, **where_shown(text, column="body", relation="tickets_ticket"))
+    note = "command: python src/manage.py migrate tickets; the column was dropped by hand first"
+    return [Case("undefined-column", text, entities, note)]
+
+
+def undefined_column_query(lab: Lab) -> list[Case]:
+    migrated(lab, "Printer jam", "VPN down")
+    drop_status(lab)
+    text = lab.fails("dumpdata", "tickets.ticket")
+    entities = where_shown(text, column="status", relation="tickets_ticket")
+    note = "command: python src/manage.py dumpdata tickets.ticket; status dropped by hand"
+    return [Case("undefined-column", text, entities, note)]
+
+
+def undefined_column_request(lab: Lab) -> list[Case]:
+    migrated(lab, "Printer jam")
+    lab.sql("ALTER TABLE tickets_ticket DROP COLUMN status")
+    text = request_log(lab, "/tickets/")
+    entities = {"column": "status", "relation": "tickets_ticket"}
+    note = "runserver log of GET /tickets/ after status was dropped by hand (DEBUG=1)"
+    return [Case("undefined-column", text, entities, note)]
+
+
+def undefined_table_migration(lab: Lab) -> list[Case]:
+    migrated(lab)
+    lab.sql("DROP TABLE kb_article")
+    lab.edit(
+        "kb/models.py",
+        "    body = models.TextField(blank=True)\n",
+        "    body = models.TextField(blank=True)\n"
+        "    views = models.PositiveIntegerField(default=0)\n",
+    )
+    lab.ok("makemigrations", "kb")
+    text = lab.fails("migrate")
+    entities = at("kb", "0003_article_views", relation="kb_article")
+    if lab.backend == "mysql":
+        entities["database"] = STABLE_DB
+    return [Case("undefined-table", text, entities, f"{CMD_MIGRATE}; kb_article dropped by hand")]
+
+
+def undefined_table_request(lab: Lab) -> list[Case]:
+    migrated(lab, "Printer jam")
+    lab.sql("DROP TABLE tickets_queue CASCADE")
+    text = request_log(lab, "/tickets/")
+    note = "runserver log of GET /tickets/ after tickets_queue was dropped by hand (DEBUG=1)"
+    return [Case("undefined-table", text, {"relation": "tickets_queue"}, note)]
+
+
+def duplicate_column(lab: Lab) -> list[Case]:
+    migrated(lab)
+    lab.sql("ALTER TABLE tickets_ticket ADD COLUMN priority integer")
+    lab.edit(
+        "tickets/models.py",
+        '    status = models.CharField(max_length=20, default="open")\n',
+        '    status = models.CharField(max_length=20, default="open")\n'
+        "    priority = models.PositiveSmallIntegerField(null=True, blank=True)\n",
+    )
+    lab.ok("makemigrations", "tickets")
+    text = lab.fails("migrate")
+    entities = at("tickets", "0007_ticket_priority", column="priority")
+    if "relation" in text:
+        entities["relation"] = "tickets_ticket"
+    note = f"{CMD_MIGRATE}; the column had been added by hand"
+    return [Case("duplicate-column", text, entities, note)]
+
+
+TAG_MODEL = """
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+"""
+
+
+def duplicate_table(lab: Lab) -> list[Case]:
+    migrated(lab)
+    lab.sql("CREATE TABLE kb_tag (id integer PRIMARY KEY, name varchar(50))")
+    lab.path("kb/models.py").write_text(lab.path("kb/models.py").read_text() + TAG_MODEL)
+    lab.ok("makemigrations", "kb")
+    text = lab.fails("migrate")
+    entities = at("kb", "0003_tag", relation="kb_tag")
+    return [Case("duplicate-table", text, entities, f"{CMD_MIGRATE}; kb_tag created by hand")]
+
+
+def duplicate_index(lab: Lab) -> list[Case]:
+    lab.ok("migrate", "tickets", "0005")
+    lab.sql("CREATE INDEX tickets_status_created_idx ON tickets_ticket (status)")
+    text = lab.fails("migrate")
+    entities = at("tickets", TICKETS_LAST, index="tickets_status_created_idx")
+    if lab.backend == "sqlite":
+        entities.pop("app_label")
+    note = f"{CMD_MIGRATE}; an index of the same name had been created by hand"
+    return [Case("duplicate-object", text, entities, note)]
+
+
+def duplicate_constraint(lab: Lab) -> list[Case]:
+    migrated(lab)
+    name = "tickets_status_not_empty"
+    lab.sql(f"ALTER TABLE tickets_ticket ADD CONSTRAINT {name} CHECK (status <> '')")
+    lab.edit(
+        "tickets/models.py",
+        "        indexes = [",
+        "        constraints = [\n"
+        f'            models.CheckConstraint(condition=~models.Q(status=""), name="{name}")\n'
+        "        ]\n        indexes = [",
+    )
+    lab.ok("makemigrations", "tickets", "--name", "ticket_status_not_empty")
+    text = lab.fails("migrate")
+    entities = at("tickets", "0007_ticket_status_not_empty", relation="tickets_ticket")
+    note = f"{CMD_MIGRATE}; the check constraint had been added by hand"
+    return [Case("duplicate-object", text, entities, note)]
+
+
+# --------------------------------------------------------------------------- registry
+
+PG, SQLITE, MYSQL, SCRAM = "postgresql", "sqlite", "mysql", "postgresql-scram"
+
+SCENARIOS: dict[str, Scenario] = {
+    "undefined-column/alter": Scenario(
+        "column dropped by hand, then AlterField", PG, undefined_column_alter
+    ),
+    "undefined-column/remove-psycopg2": Scenario(
+        "column dropped by hand, then RemoveField", PG, undefined_column_remove, "psycopg2"
+    ),
+    "undefined-column/query": Scenario(
+        "column dropped by hand, then dumpdata", PG, undefined_column_query
+    ),
+    "undefined-column/request": Scenario(
+        "column dropped by hand, then a page request", PG, undefined_column_request
+    ),
+    "undefined-column/remove-sqlite": Scenario(
+        "column dropped by hand, then RemoveField", SQLITE, undefined_column_remove
+    ),
+    "undefined-column/query-sqlite": Scenario(
+        "column dropped by hand, then dumpdata", SQLITE, undefined_column_query
+    ),
+    "undefined-column/alter-mysql": Scenario(
+        "column dropped by hand, then AlterField", MYSQL, undefined_column_alter
+    ),
+    "undefined-table/migration": Scenario(
+        "table dropped by hand, then AddField", PG, undefined_table_migration
+    ),
+    "undefined-table/request-psycopg2": Scenario(
+        "table dropped by hand, then a page request", PG, undefined_table_request, "psycopg2"
+    ),
+    "undefined-table/migration-sqlite": Scenario(
+        "table dropped by hand, then AddField", SQLITE, undefined_table_migration
+    ),
+    "undefined-table/migration-mysql": Scenario(
+        "table dropped by hand, then AddField", MYSQL, undefined_table_migration
+    ),
+    "duplicate-column": Scenario("column added by hand, then AddField", PG, duplicate_column),
+    "duplicate-column/sqlite": Scenario(
+        "column added by hand, then AddField", SQLITE, duplicate_column
+    ),
+    "duplicate-column/mysql": Scenario(
+        "column added by hand, then AddField", MYSQL, duplicate_column
+    ),
+    "duplicate-table": Scenario("table created by hand, then CreateModel", PG, duplicate_table),
+    "duplicate-table/sqlite": Scenario(
+        "table created by hand, then CreateModel", SQLITE, duplicate_table
+    ),
+    "duplicate-table/mysql": Scenario(
+        "table created by hand, then CreateModel", MYSQL, duplicate_table
+    ),
+    "duplicate-object/index": Scenario("index created by hand, then AddIndex", PG, duplicate_index),
+    "duplicate-object/constraint": Scenario(
+        "check constraint created by hand, then AddConstraint", PG, duplicate_constraint
+    ),
+    "duplicate-object/index-sqlite": Scenario(
+        "index created by hand, then AddIndex", SQLITE, duplicate_index
+    ),
+    "duplicate-object/index-mysql": Scenario(
+        "index created by hand, then AddIndex", MYSQL, duplicate_index
+    ),
+}
+
+# Raw cases re-printed the way `docker compose logs` shows them: (scenario, wrapper).
+WRAPPED: list[tuple[str, str]] = [
+    ("undefined-column/alter", "compose-v2"),
+]
+
+
+# --------------------------------------------------------------------------- harness
+
+
+def backend_name(backend: str, ctx: Context) -> str:
+    if backend not in ctx.versions:
+        ctx.versions[backend] = query_version(backend, ctx)
+    return ctx.versions[backend]
+
+
+def query_version(backend: str, ctx: Context) -> str:
+    if backend == SQLITE:
+        return f"SQLite {sqlite3.sqlite_version}"
+    if backend == MYSQL:
+        conn = mysql_connect()
+        with contextlib.closing(conn), conn.cursor() as cur:  # type: ignore[attr-defined]
+            cur.execute("SELECT VERSION()")
+            return "MariaDB " + str(cur.fetchone()[0]).split("-")[0]
+    with psycopg.connect(**admin_params(backend, ctx), dbname="postgres") as conn:  # type: ignore[arg-type]
+        row = conn.execute(b"SHOW server_version").fetchone()
+    return "PostgreSQL " + str(row[0] if row else "?").split(" ")[0]
+
+
+def driver_name(profile: str, backend: str) -> str:
+    packages = {"psycopg": "psycopg", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL"}
+    if profile in packages:
+        label = "psycopg2" if profile == "psycopg2" else packages[profile]
+        return f"{label} {metadata.version(packages[profile])}"
+    return "sqlite3" if backend == SQLITE else "no database driver installed"
+
+
+def produce(key: str, ctx: Context) -> list[Case]:
+    scenario = SCENARIOS[key]
+    django_version = ".".join(django.__version__.split(".")[:2])
+    source = (
+        f"produced: {scenario.title} ({backend_name(scenario.backend, ctx)}, "
+        f"Django {django_version}, {driver_name(driver_of(scenario), scenario.backend)})"
+    )
+    with lab_for(scenario, ctx) as lab:
+        cases = scenario.produce(lab)
+    return [replace(case, source=case.source or source) for case in cases]
+
+
+def check_case(key: str, case: Case) -> None:
+    for name, value in case.entities.items():
+        if name not in ENTITY_NAMES:
+            raise AssertionError(f"{key}: unknown entity {name}")
+        if value not in case.text:
+            raise AssertionError(f"{key}: {name}={value!r} is not in the text:\n{case.text}")
+    for leak in ("/tmp/", "mdlab_", str(ROOT)):
+        if leak in case.text:
+            raise AssertionError(f"{key}: {leak!r} left in the text")
+
+
+# --------------------------------------------------------------------------- compose wrappers
+
+ESC = "\x1b"
+
+
+def compose_lines(text: str, prefix: str, stamp: bool, colour: str) -> str:
+    """Prefix every line like Compose does (and docker's ``-t`` RFC 3339 timestamps)."""
+    head = f"{ESC}[{colour}m{prefix}{ESC}[0m " if colour else f"{prefix} "
+    lines = []
+    for i, line in enumerate(text.rstrip("\n").split("\n")):
+        nanos = 3_412_345_678 + i * 1_302_117
+        ts = f"2026-01-12T10:15:{nanos // 10**9:02d}.{nanos % 10**9:09d}Z " if stamp else ""
+        lines.append(f"{head}{ts}{line}")
+    return "\n".join(lines) + "\n"
+
+
+WRAPPERS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "compose-v2": (
+        "`docker compose logs -t web` (Compose v2: `web-1  | ` prefix in colour, timestamps)",
+        lambda text: compose_lines(text, "web-1  |", True, "36"),
+    ),
+    "compose-v1": (
+        "`docker-compose logs web` (Compose v1: `web_1  | ` prefix in colour)",
+        lambda text: compose_lines(text, "web_1  |", False, "36"),
+    ),
+    "compose-v1-plain": (
+        "`docker-compose logs --no-color -t web` (Compose v1, timestamps, no colour)",
+        lambda text: compose_lines(text, "web_1  |", True, ""),
+    ),
+    "compose-up": (
+        "`docker compose up` attached output of older Compose v2 (`lab-web-1  | ` prefix)",
+        lambda text: compose_lines(text, "lab-web-1  |", False, "33"),
+    ),
+}
+
+
+def wrap(raw_id: str, case: Case, wrapper: str) -> Case:
+    how, fn = WRAPPERS[wrapper]
+    note = f"the text of {raw_id} as {how}; only the wrapping is added"
+    entities = {**case.entities, "service": "web"}
+    return replace(case, text=fn(case.text), entities=entities, note=note)
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+def quoted(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def needs_quoting(text: str) -> bool:
+    if any(ch < " " and ch not in "\t\n" for ch in text):
+        return True
+    lines = text.split("\n")
+    return any(line.strip() == "" and line != "" for line in lines) or text.startswith((" ", "\t"))
+
+
+def text_lines(text: str) -> list[str]:
+    text = text.rstrip("\n")
+    if needs_quoting(text):
+        return [f"    text: {quoted(text + chr(10))}"]
+    body = [f"      {line}" if line else "" for line in text.split("\n")]
+    return ["    text: |2", *body]
+
+
+def case_lines(case_id: str, case: Case) -> list[str]:
+    lines = [f"  - id: {case_id}", f"    label: {case.label}", f"    source: {quoted(case.source)}"]
+    entities = [(n, case.entities[n]) for n in ENTITY_NAMES if n in case.entities]
+    if entities:
+        lines.append("    entities:")
+        lines += [f"      {name}: {quoted(value)}" for name, value in entities]
+    else:
+        lines.append("    entities: {}")
+    lines += text_lines(case.text)
+    if case.note:
+        lines.append(f"    note: {quoted(case.note)}")
+    return lines
+
+
+HEADER = """\
+# Real error texts produced by really breaking the lab project (tests/lab/project) against real
+# PostgreSQL, SQLite and MariaDB servers; labels are migdoctor playbook ids.
+# Generated by tests/corpus/produce_real.py; do not edit by hand, regenerate with:
+#   .venv/bin/python tests/corpus/produce_real.py
+cases:
+"""
+
+
+def to_yaml(cases: list[tuple[str, Case]]) -> str:
+    lines: list[str] = []
+    for case_id, case in cases:
+        lines += case_lines(case_id, case)
+    return HEADER + "\n".join(lines) + "\n"
+
+
+def verify_yaml(content: str, cases: list[tuple[str, Case]]) -> None:
+    import yaml
+
+    loaded = yaml.safe_load(content)["cases"]
+    for (case_id, case), row in zip(cases, loaded, strict=True):
+        if row["id"] != case_id or row["text"].rstrip("\n") != case.text.rstrip("\n"):
+            raise AssertionError(f"{case_id} does not survive a YAML round trip")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def selected(only: list[str]) -> list[str]:
+    if not only:
+        return list(SCENARIOS)
+    return [key for key in SCENARIOS if any(part in key for part in only)]
+
+
+def run_all(keys: list[str], ctx: Context) -> list[tuple[str, Case]]:
+    numbered: list[tuple[str, Case]] = []
+    first_id: dict[str, str] = {}
+    for key in keys:
+        print(f"- {key}", file=sys.stderr, flush=True)
+        for case in produce(key, ctx):
+            check_case(key, case)
+            case_id = f"r{len(numbered) + 1:03d}"
+            first_id.setdefault(key, case_id)
+            numbered.append((case_id, case))
+    by_id = dict(numbered)
+    for key, wrapper in WRAPPED:
+        if key in first_id:
+            raw_id = first_id[key]
+            numbered.append((f"r{len(numbered) + 1:03d}", wrap(raw_id, by_id[raw_id], wrapper)))
+    return numbered
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", action="append", default=[], help="scenario keys containing")
+    parser.add_argument("--print", action="store_true", help="print instead of writing the file")
+    args = parser.parse_args(argv)
+    keys = selected(args.only)
+    with tempfile.TemporaryDirectory(prefix="migdoctor-real-") as tmp:
+        ctx = Context(Path(tmp), ScramCluster())
+        try:
+            cases = run_all(keys, ctx)
+        finally:
+            ctx.scram.stop()
+    content = to_yaml(cases)
+    verify_yaml(content, cases)
+    if args.print:
+        print(content)
+    else:
+        OUTPUT.write_text(content)
+        print(f"wrote {len(cases)} cases to {OUTPUT.relative_to(ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
