@@ -10,13 +10,23 @@ contrib apps in site-packages) are kept as `external` edges.
 
 from __future__ import annotations
 
+import re
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
 from typing import NamedTuple
 
 from migdoctor.probes import NodeKey, ProbeFinding
-from migdoctor.probes.migration_files import MigrationFile
+from migdoctor.probes.migration_files import (
+    DEFAULT_SETTINGS,
+    MigrationFile,
+    Operation,
+    Settings,
+    discover,
+    load_migrations,
+)
 
 _SPECIAL = ("__first__", "__latest__")
 
@@ -261,6 +271,20 @@ def topological_order(graph: MigrationGraph) -> list[NodeKey]:
     return order + sorted(k for k in graph.nodes if k not in seen)
 
 
+def forwards_plan(graph: MigrationGraph, target: NodeKey) -> list[NodeKey]:
+    """`target` and everything it depends on, dependencies first (what `migrate` would run)."""
+    parents: dict[NodeKey, set[NodeKey]] = {}
+    for edge in graph.edges:
+        parents.setdefault(edge.child, set()).add(edge.parent)
+    needed, todo = {target}, [target]
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            if parent not in needed:
+                needed.add(parent)
+                todo.append(parent)
+    return [key for key in topological_order(graph) if key in needed]
+
+
 def _components(nodes: list[NodeKey], succ: Mapping[NodeKey, list[NodeKey]]) -> list[list[NodeKey]]:
     """Strongly connected components (Tarjan, iterative), each sorted."""
     index: dict[NodeKey, int] = {}
@@ -407,3 +431,134 @@ def cycle_findings(graph: MigrationGraph) -> list[ProbeFinding]:
             )
         )
     return findings
+
+
+def _number(name: str) -> str:
+    digits = len(name) - len(name.lstrip("0123456789"))
+    return name[:digits]
+
+
+def duplicate_numbers(files: Iterable[MigrationFile]) -> list[ProbeFinding]:
+    """Two migrations of one app with the same number (a squash and what it replaces excepted)."""
+    groups: dict[tuple[str, str], list[MigrationFile]] = {}
+    for migration in files:
+        if _number(migration.name):
+            groups.setdefault((migration.app_label, _number(migration.name)), []).append(migration)
+    findings = []
+    for (app, number), group in sorted(groups.items()):
+        replaced = {key for migration in group for key in migration.replaces}
+        clash = sorted((m for m in group if m.key not in replaced), key=lambda m: m.name)
+        if len(clash) > 1:
+            names = ", ".join(m.name for m in clash)
+            findings.append(
+                ProbeFinding(
+                    kind="duplicate-number",
+                    label="migration-conflict",
+                    message=f"App {app} has {len(clash)} migrations numbered {number}: {names}.",
+                    hint="Two branches each added this number. If the app also has two leaves, "
+                    f"run: python manage.py makemigrations --merge {app}; otherwise renumber "
+                    "the later one and every dependency on it.",
+                    path=clash[-1].path,
+                    line=clash[-1].line,
+                    nodes=tuple(m.key for m in clash),
+                )
+            )
+    return findings
+
+
+_VERBS = MappingProxyType(
+    {"add": "add", "create": "add", "remove": "remove", "delete": "remove", "drop": "remove"}
+    | {"rename": "rename"}
+)
+_EFFECTS = MappingProxyType(
+    dict.fromkeys(("CreateModel", "AddField", "AddIndex", "AddConstraint"), "add")
+    | dict.fromkeys(("DeleteModel", "RemoveField", "RemoveIndex", "RemoveConstraint"), "remove")
+    | dict.fromkeys(("RenameModel", "RenameField", "RenameIndex"), "rename")
+)
+_FRAGMENTS = MappingProxyType(
+    {
+        "CreateModel": "{name}",
+        "DeleteModel": "delete_{name}",
+        "RenameModel": "rename_{old_name}_{new_name}",
+        "AlterModelTable": "alter_{name}_table",
+        "AlterModelOptions": "alter_{name}_options",
+        "AddField": "{model_name}_{name}",
+        "RemoveField": "remove_{model_name}_{name}",
+        "AlterField": "alter_{model_name}_{name}",
+        "RenameField": "rename_{old_name}_{model_name}_{new_name}",
+        "RemoveIndex": "remove_{model_name}_{name}",
+        "RemoveConstraint": "remove_{model_name}_{name}",
+    }
+)
+
+
+def suggest_name(operations: Iterable[Operation]) -> str | None:
+    """The name `makemigrations` would give these operations (None: it would use a date)."""
+    fragments = []
+    for op in operations:
+        words = {k: v.lower() for k, v in op.args.items() if isinstance(v, str)}
+        try:
+            fragments.append(re.sub(r"\W+", "_", _FRAGMENTS[op.kind].format_map(words)))
+        except KeyError:
+            return None
+    if not fragments:
+        return None
+    name = fragments[0]
+    for fragment in fragments[1:]:
+        if len(f"{name}_{fragment}") > 52:
+            return f"{name}_and_more"
+        name = f"{name}_{fragment}"
+    return name
+
+
+def _describe(op: Operation) -> str:
+    words = [v for k, v in op.args.items() if k in ("model_name", "name", "old_name", "new_name")]
+    return f"{op.kind}({'.'.join(str(w) for w in words)})"
+
+
+def misleading_name(migration: MigrationFile) -> ProbeFinding | None:
+    """A name that says add / remove / rename while every operation does something else."""
+    words = migration.name.split("_")
+    verb = _VERBS.get(words[1].lower()) if len(words) > 1 and _number(migration.name) else None
+    effects = {_EFFECTS.get(op.kind) for op in migration.operations}
+    if verb is None or not effects or None in effects or verb in effects:
+        return None
+    suggestion = suggest_name(migration.operations)
+    better = f" such as {_number(migration.name)}_{suggestion}" if suggestion else ""
+    return ProbeFinding(
+        kind="misleading-name",
+        label="rename-misleading-migration",
+        message=f"Migration {_dotted(migration.key)} is named '{words[1]}' but its operations "
+        f"only {' and '.join(sorted(str(e) for e in effects))}: "
+        + ", ".join(map(_describe, migration.operations)),
+        hint=f"Rename the file to say what it does{better}, update every dependency on it, "
+        "and rename its row in django_migrations wherever it is applied.",
+        path=migration.path,
+        line=migration.line,
+        nodes=(migration.key,),
+    )
+
+
+def check_graph(
+    graph: MigrationGraph, parse_findings: Iterable[ProbeFinding] = ()
+) -> list[ProbeFinding]:
+    """Every finding about the migrations: bad files first, then the graph, then the names."""
+    files = list(graph.files.values())
+    found = list(parse_findings)
+    found += dangling_findings(graph) + cycle_findings(graph) + conflict_findings(graph)
+    found += duplicate_numbers(files)
+    found += [f for f in map(misleading_name, files) if f is not None]
+    return found
+
+
+def scan_project(
+    root: str | Path,
+    paths: Sequence[str | Path] | None = None,
+    applied: Collection[NodeKey] | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> tuple[MigrationGraph, list[ProbeFinding]]:
+    """Discover, parse and check a project's migrations: the graph and every finding."""
+    dirs = discover(root, paths)
+    files, findings = load_migrations(dirs, settings)
+    graph = build_graph(files, applied, apps=[d.app_label for d in dirs])
+    return graph, check_graph(graph, findings)
