@@ -23,6 +23,14 @@ COMPOSE_COMMAND = re.compile(
     r"docker(?:-| )compose\b[^|\n]{0,200}?\b(?:exec|run)\b(?P<rest>.{0,300})"
 )
 COMPOSE_ARG = re.compile(r"\s*(-[\w-]+(?:[= ](?:\S+=\S*|/\S*|\d\S*))?|\S+)")
+# Weaker than an `Applying` line: migrations and apps named in prose or in the command run.
+MENTIONS = re.compile(
+    r"(?P<app>\b[A-Za-z_]\w*)[.:](?P<migration>\d{4}(?:_\w+)?)\b"
+    r"|\bmigrations?\b[^\n]{0,30}?\b(?P<migration__2>\d{4}(?:_\w+)?)\b"
+    r"|\b(?P<migration__3>\d{4}_[A-Za-z]\w*)\b"
+    r"|manage\.py\s+(?:makemigrations|migrate|sqlmigrate|showmigrations|squashmigrations)"
+    r"\s+(?P<app__2>[A-Za-z_][\w.]*)"
+)
 REACH = 400  # lines: an `Applying` line or a command further back belongs to another run
 BUCKET = 8192  # markers are remembered per 8 KiB of input: bounded work on a log of any size
 NEAR = 4  # buckets each side of a hit that count as its surroundings
@@ -35,6 +43,7 @@ class Context:
     markers: dict[str, set[int]] = field(default_factory=dict)  # kind -> buckets seen in
     applying: list[tuple[int, str, str]] = field(default_factory=list)
     services: list[tuple[int, str]] = field(default_factory=list)
+    mentions: list[tuple[int, str, str]] = field(default_factory=list)  # line, entity, value
 
     def observe(self, lowered: str, base: int) -> None:
         """Note where markers occur in a chunk that starts at byte `base` of the input."""
@@ -56,6 +65,21 @@ class Context:
         service = _service_of(command["rest"]) if command else ""
         if service:
             self.services.append((no, service))
+
+    def observe_mentions(self, text: str, first_no: int) -> None:
+        """Migrations and apps named anywhere in a paste (not run on whole logs)."""
+        for found in MENTIONS.finditer(text):
+            no = first_no + text.count("\n", 0, found.start())
+            for group, value in found.groupdict().items():
+                if value:
+                    name = "app_label" if group.startswith("app") else "migration"
+                    self.mentions.append((no, name, value))
+
+    def mentioned(self, name: str, no: int) -> str:
+        """The mention of `name` nearest before line `no`, else the first after it."""
+        values = [(line, value) for line, kind, value in self.mentions if kind == name]
+        before = [v for line, v in values if line <= no]
+        return before[-1] if before else (values[0][1] if values else "")
 
     def applying_before(self, no: int) -> tuple[str, str] | None:
         """The migration being applied when line `no` was printed."""

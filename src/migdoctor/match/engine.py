@@ -58,6 +58,8 @@ class Scanner:
         """Scan a chunk of whole lines whose first line has number `first_no`."""
         lowered = chunk.lower()
         self.context.observe(lowered, self.consumed)
+        if len(chunk) <= SMALL and self.consumed == 0:
+            self.context.observe_mentions(chunk, first_no)
         starts = self._candidate_starts(lowered)
         line_no, counted = first_no, 0
         for start in starts:
@@ -149,11 +151,21 @@ class Scanner:
         wants_both = "app_label" in declared and "migration" in declared
         if applying and wants_both and not {"app_label", "migration"} & entities.keys():
             entities["app_label"], entities["migration"] = applying
+        for name in ("app_label", "migration"):
+            if name in declared and name not in entities:
+                _set_valid(entities, declared[name].type, name,
+                           self.context.mentioned(name, group.first.no))
         service = group.first.service or self.context.service_before(group.first.no)
         if service and "service" in declared and "service" not in entities:
             value = normalize_value("service", service)
             if validate("service", value) is None:
                 entities["service"] = value
+
+
+def _set_valid(entities: dict[str, str], kind: str, name: str, raw: str) -> None:
+    value = normalize_value(kind, raw)
+    if raw and validate(kind, value) is None:
+        entities[name] = value
 
 
 def _index(library: Library) -> tuple[dict[str, list[str]], Callable[[str], Playbook]]:

@@ -8,11 +8,12 @@ _IDENT = r"[A-Za-z_][A-Za-z0-9_$]*"
 TYPES: dict[str, re.Pattern[str]] = {
     "identifier": re.compile(rf"{_IDENT}"),
     "relation": re.compile(rf"{_IDENT}(?:\.{_IDENT})?"),
-    "app_label": re.compile(r"[A-Za-z_][A-Za-z0-9_]*"),
+    # A dotted module path is what users often type where a label belongs; kept to say so.
+    "app_label": re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"),
     "migration": re.compile(r"\d{4,}(?:_\w+)?|zero"),
     "host": re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252})|\[?[0-9A-Fa-f:.]+\]?"),
     "port": re.compile(r"[1-9][0-9]{0,4}"),
-    "database": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_$.-]{0,62}"),
+    "database": re.compile(r"[A-Za-z0-9_/.][A-Za-z0-9_$./:-]{0,254}"),  # SQLite names are paths
     "user": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_$.@-]{0,62}"),
     "service": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*"),
     "model": re.compile(rf"(?:{_IDENT}\.)?{_IDENT}"),
