@@ -96,7 +96,10 @@ class Scanner:
         nxt_end = chunk.find("\n", end + 1)
         nxt = Line(no + 1, clean_line(chunk[end + 1:nxt_end if nxt_end >= 0 else None])[0])
         joined = joined_with_next(line, nxt) if end < len(chunk) else None
-        hits = self._hits(line.text, low) or (self._hits(joined, joined.lower()) if joined else [])
+        hits = self._hits(line.text, low)
+        if joined:
+            # A wrapped line may hold a weaker reading alone and the full one when joined.
+            hits = max(hits, self._hits(joined, joined.lower()), key=_strength)
         self._record(hits, line, self.consumed + start)
 
     def _hits(self, text: str, low: str) -> list[_Hit]:
@@ -160,6 +163,10 @@ class Scanner:
             value = normalize_value("service", service)
             if validate("service", value) is None:
                 entities["service"] = value
+
+
+def _strength(hits: list[_Hit]) -> tuple[float, int]:
+    return max(((h.weight, len(h.groups)) for h in hits), default=(0.0, 0))
 
 
 def _set_valid(entities: dict[str, str], kind: str, name: str, raw: str) -> None:
