@@ -46,6 +46,7 @@ class ModelState:
     db_table: str | None = None
     proxy: bool = False
     managed: bool = True
+    swapped: bool = False  # replaced through a setting, like auth.User by AUTH_USER_MODEL
     ordered: bool = False  # `order_with_respect_to` adds the `_order` column
 
     @property
@@ -54,7 +55,7 @@ class ModelState:
 
     @property
     def has_table(self) -> bool:
-        return self.managed and not self.proxy
+        return self.managed and not self.proxy and not self.swapped
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,18 @@ def _create(models: Models, app: str, op: Operation, settings: Settings) -> None
         db_table=table if isinstance(table, str) else None,
         proxy=bool(opts.get("proxy")),
         managed=opts.get("managed", True) is not False,
+        swapped=_swapped(opts.get("swappable"), f"{app}.{name}", settings),
         ordered=bool(opts.get("order_with_respect_to")),
     )
+
+
+def _swapped(setting: object, label: str, settings: Settings) -> bool:
+    """Django's `Options.swapped`: the setting names another model than this one."""
+    value = settings.get(setting) if isinstance(setting, str) else None
+    if not isinstance(value, str) or "." not in value:
+        return False
+    app, _, model = value.partition(".")
+    return f"{app}.{model.lower()}" != label.lower()
 
 
 def _model(models: Models, app: str, op: Operation) -> ModelState | None:
@@ -408,10 +419,11 @@ def history(
         if change.column is None and change.action == "renamed" and change.old_name:
             found.append(change)
             table = change.old_name
-        elif column is None or change.column == column:
+        elif column is None:
             found.append(change)
-            if change.action == "renamed" and change.column and change.old_name:
-                column = change.old_name
+        elif change.column == column:
+            found.append(change)
+            column = change.old_name if change.action == "renamed" and change.old_name else column
     return found[::-1]
 
 
