@@ -23,7 +23,7 @@ from migdoctor.probes.migration_graph import (
     leaf_nodes,
 )
 from migdoctor.probes.schema_state import Schema, expected_schema
-from tests.probes.helpers import edges, keys, run_django, write
+from tests.probes.helpers import edges, keys, migration_source, run_django, write
 
 SETTINGS = {
     "INSTALLED_APPS": [
@@ -222,8 +222,9 @@ def _static(root: Path, applied: list[tuple[str, str]] | None = None) -> Migrati
     return graph
 
 
-def _django(root: Path, **config: Any) -> dict[str, Any]:
-    return run_django(root, {"path": str(root), "settings": SETTINGS, **config})
+def _django(root: Path, INSTALLED_APPS: list[str] | None = None, **config: Any) -> dict[str, Any]:
+    settings = SETTINGS if INSTALLED_APPS is None else {"INSTALLED_APPS": INSTALLED_APPS}
+    return run_django(root, {"path": str(root), "settings": settings, **config})
 
 
 def _assert_same_graph(graph: MigrationGraph, django: dict[str, Any]) -> None:
@@ -325,3 +326,85 @@ def test_conflict_matches_django(project: Path, tmp_path: Path) -> None:
     ]
     [finding] = [f for f in check_graph(graph) if f.kind == "conflict"]
     assert finding.nodes == (("library", "0004_book_pages"), leaf)
+
+
+CONTRIB_APPS = ["auth", "admin", "contenttypes", "sessions", "sites", "flatpages", "redirects"]
+
+
+def test_contrib_apps_match_django(tmp_path: Path) -> None:
+    dirs = discover(CONTRIB, CONTRIB_APPS)
+    assert sorted(d.app_label for d in dirs) == sorted(CONTRIB_APPS)
+    files, findings = load_migrations(dirs)
+    graph = build_graph(files)
+    settings = {"INSTALLED_APPS": [f"django.contrib.{app}" for app in CONTRIB_APPS]}
+    django = run_django(tmp_path, {"path": str(tmp_path), "settings": settings, "schema": True})
+    assert findings == []
+    _assert_same_graph(graph, django)
+    assert _tables(expected_schema(graph)) == _sorted(django["schemas"]["__all__"])
+    assert check_graph(graph) == []
+
+
+def _hand_written(root: Path, files: dict[str, str]) -> list[str]:
+    """Apps made of migration files only; returns their names for INSTALLED_APPS."""
+    apps = sorted({path.split("/")[0] for path in files})
+    for app in apps:
+        write(root, f"{app}/__init__.py", "")
+        write(root, f"{app}/migrations/__init__.py", "")
+    for path, source in files.items():
+        write(root, path, source)
+    return apps
+
+
+SPECIAL = {
+    "shelf/migrations/0001_initial.py": migration_source(),
+    "shelf/migrations/0002_second.py": migration_source([("shelf", "0001_initial")]),
+    "reader/migrations/0001_initial.py": migration_source([("shelf", "__latest__")]),
+    "reader/migrations/0002_second.py": migration_source(
+        [("reader", "0001_initial"), ("reader", "__first__"), ("loan", "__first__")]
+    ),
+    "loan/migrations/0001_initial.py": migration_source(
+        extra="run_before = [('shelf', '0002_second')]"
+    ),
+    "loan/migrations/0002_latest.py": migration_source([("loan", "__latest__")]),
+}
+
+
+def test_first_latest_and_run_before_match_django(tmp_path: Path) -> None:
+    apps = _hand_written(tmp_path, {k: v for k, v in SPECIAL.items() if "0002_latest" not in k})
+    graph = build_graph(load_migrations(discover(tmp_path))[0])
+    assert (("shelf", "0002_second"), ("loan", "0001_initial")) in graph.edges
+    _assert_same_graph(graph, _django(tmp_path, INSTALLED_APPS=apps))
+
+
+def _django_apps(root: Path, apps: list[str]) -> dict[str, Any]:
+    return run_django(root, {"path": str(root), "settings": {"INSTALLED_APPS": apps}})
+
+
+def test_dangling_message_is_djangos(tmp_path: Path) -> None:
+    apps = _hand_written(
+        tmp_path,
+        {
+            "shelf/migrations/0001_initial.py": migration_source(),
+            "shelf/migrations/0002_price.py": migration_source(
+                [("shelf", "0001_initial"), ("shelf", "0001_missing")]
+            ),
+        },
+    )
+    graph = build_graph(load_migrations(discover(tmp_path))[0])
+    [finding] = check_graph(graph)
+    assert _django_apps(tmp_path, apps)["error"] == ["NodeNotFoundError", finding.message]
+
+
+def test_cycle_is_the_one_django_refuses(tmp_path: Path) -> None:
+    apps = _hand_written(
+        tmp_path,
+        {
+            "shelf/migrations/0001_initial.py": migration_source([("reader", "0001_initial")]),
+            "reader/migrations/0001_initial.py": migration_source([("shelf", "0001_initial")]),
+        },
+    )
+    graph = build_graph(load_migrations(discover(tmp_path))[0])
+    [finding] = check_graph(graph)
+    error, message = _django_apps(tmp_path, apps)["error"]
+    assert error == "CircularDependencyError"
+    assert sorted(message.split(", ")) == sorted(finding.message.split(": ")[1].split(", "))
