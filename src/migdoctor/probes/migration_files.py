@@ -193,15 +193,17 @@ def _dependency(node: ast.expr, settings: Settings) -> NodeKey | None:
 def _setting(value: object, settings: Settings) -> object:
     """A literal, or `settings.NAME` looked up in `settings` (None when unknown)."""
     if isinstance(value, Ref):
-        return (
-            settings.get(value.text.removeprefix("settings."))
-            if value.text.startswith("settings.")
-            else None
-        )
+        name = value.text.removeprefix("settings.")
+        return setting(settings, name) if value.text.startswith("settings.") else None
     if isinstance(value, Call) and value.name == "getattr" and len(value.args) == 3:
-        name, default = value.args[1], value.args[2]
-        return settings.get(name, default) if isinstance(name, str) else None
+        key, default = value.args[1], value.args[2]
+        return settings.get(key, default) if isinstance(key, str) else None
     return value
+
+
+def setting(settings: Settings, name: str) -> object:
+    """A setting's value, falling back on Django's default (`AUTH_USER_MODEL = "auth.User"`)."""
+    return settings[name] if name in settings else DEFAULT_SETTINGS.get(name)
 
 
 def _condition(node: ast.expr, settings: Settings) -> bool | None:

@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from migdoctor.probes import NodeKey
-from migdoctor.probes.migration_files import DEFAULT_SETTINGS, Call, Operation, Ref, Settings
+from migdoctor.probes.migration_files import (
+    DEFAULT_SETTINGS,
+    Call,
+    Operation,
+    Ref,
+    Settings,
+    setting,
+)
 from migdoctor.probes.migration_graph import MigrationGraph, topological_order
 
 MAX_NAME_LENGTH = 63  # PostgreSQL's NAMEDATALEN - 1, as Django's `max_name_length()`
@@ -91,7 +98,7 @@ def table_name(model: ModelState) -> str:
 def related_model(value: object, model: ModelKey, settings: Settings) -> ModelKey | None:
     """`to=` as a model key: `"app.Model"`, `"Model"` (same app), `"self"`, or a setting."""
     if isinstance(value, Ref) and value.text.startswith("settings."):
-        value = settings.get(value.text.removeprefix("settings."))
+        value = setting(settings, value.text.removeprefix("settings."))
     if not isinstance(value, str):
         return None
     app, _, name = value.rpartition(".")
@@ -182,9 +189,9 @@ def _create(models: Models, app: str, op: Operation, settings: Settings) -> None
     )
 
 
-def _swapped(setting: object, label: str, settings: Settings) -> bool:
+def _swapped(name: object, label: str, settings: Settings) -> bool:
     """Django's `Options.swapped`: the setting names another model than this one."""
-    value = settings.get(setting) if isinstance(setting, str) else None
+    value = setting(settings, name) if isinstance(name, str) else None
     if not isinstance(value, str) or "." not in value:
         return False
     app, _, model = value.partition(".")
