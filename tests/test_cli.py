@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ERROR = 'psycopg.errors.UndefinedColumn: column "priority" of relation "tickets_ticket" does not exist'
+ERROR = ('psycopg.errors.UndefinedColumn: column "priority" of relation "tickets_ticket" '
+         "does not exist")
 
 
 def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
@@ -92,6 +93,12 @@ def test_bad_input_is_one_clear_line_and_exit_2(
 
 def test_unknown_option_is_a_usage_error() -> None:
     assert run("diagnose", "--nope").returncode == 2
+
+
+def test_utf16_log_from_powershell_is_read() -> None:
+    data = ("web-1  | " + ERROR + "\r\n").encode("utf-16")
+    result = run("diagnose", "--json", "-f", "-", stdin=data)
+    assert json.loads(result.stdout)["findings"][0]["playbook"] == "undefined-column"
 
 
 def test_invalid_utf8_is_decoded_with_replacement() -> None:

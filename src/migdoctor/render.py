@@ -41,13 +41,16 @@ def _option(out: Console, number: int, option: Option, entities: dict[str, str])
         if cmd.verb == "note":
             out.print(f"       [dim]•[/dim] {escape(cmd.text)}")
             continue
-        local, compose = shlex.join(cmd.local), shlex.join(cmd.compose)
+        redirect = f" > {shlex.quote(cmd.stdout)}" if cmd.stdout else ""
+        local = shlex.join(cmd.local) + redirect if cmd.local else ""
+        compose = shlex.join(cmd.compose) + redirect if cmd.compose else ""
         gap = f"  [red](needs {', '.join(cmd.missing)})[/red]" if cmd.missing else ""
         if local == compose:
             out.print(f"       [cyan]$[/cyan] {escape(local)}{gap}")
-        else:
-            out.print(f"       [dim]local  [/dim] [cyan]$[/cyan] {escape(local)}{gap}")
-            out.print(f"       [dim]compose[/dim] [cyan]$[/cyan] {escape(compose)}{gap}")
+            continue
+        for label, line in (("local  ", local), ("compose", compose)):
+            if line:
+                out.print(f"       [dim]{label}[/dim] [cyan]$[/cyan] {escape(line)}{gap}")
 
 
 def finding(out: Console, item: Finding, index: int) -> None:

@@ -17,6 +17,7 @@ def step_json(cmd: Command) -> dict[str, Any]:
         "compose": list(cmd.compose),
         "confirm": cmd.confirm or None,
         "missing": list(cmd.missing),
+        "stdout": cmd.stdout or None,
     }
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from migdoctor.model import RISK_ORDER, Option, Step
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
+BACKUP_FILE = "migdoctor-backup.dump"
 CONTEXTS = ("local", "compose")
 
 
@@ -33,6 +34,7 @@ class Command:
     text: str = ""
     confirm: str = ""
     missing: tuple[str, ...] = ()
+    stdout: str = ""  # a file on the host that receives the command's output (backups)
 
     def argv(self, context: str) -> tuple[str, ...]:
         return self.compose if context == "compose" else self.local
@@ -53,8 +55,13 @@ def command(step: Step, entities: dict[str, str], where: Where = Where()) -> Com
         missing |= gaps
     confirm, gaps = fill(step.confirm, entities)
     local, compose = _forms(step.verb, tuple(args), where)
+    if step.context == "compose":
+        local = ()  # this step only makes sense against the container's database
+    elif step.context == "local":
+        compose = ()
     text = args[0] if step.verb == "note" and args else ""
-    return Command(step.verb, local, compose, text, confirm, tuple(sorted(missing | gaps)))
+    stdout = BACKUP_FILE if step.verb == "backup" else ""
+    return Command(step.verb, local, compose, text, confirm, tuple(sorted(missing | gaps)), stdout)
 
 
 def _forms(verb: str, args: tuple[str, ...], w: Where) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -64,13 +71,15 @@ def _forms(verb: str, args: tuple[str, ...], w: Where) -> tuple[tuple[str, ...],
         return local, (*exec_in, w.service, "python", w.manage, *args)
     if verb == "compose":
         return (*w.compose, *args), (*w.compose, *args)
+    # In the db container, the user and database are the ones its environment names; the SQL
+    # travels as a positional argument, never inside the script.
     if verb == "psql":
-        return ("psql", "-c", *args), (*exec_in, w.db_service, "psql", "-U", w.db_superuser,
-                                       "-c", *args)
+        script = 'psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "$1"'
+        return ("psql", "-c", *args), (*exec_in, w.db_service, "sh", "-c", script, "psql", *args)
     if verb == "backup":
-        dump = ("pg_dump", "-Fc", "-f", "migdoctor-backup.dump")
-        return dump, (*exec_in, w.db_service, "pg_dump", "-U", w.db_superuser, "-Fc", "-f",
-                      "/tmp/migdoctor-backup.dump")
+        # Written on the host: a dump inside the container would vanish with `down -v`.
+        dump = 'pg_dump -U "$POSTGRES_USER" -Fc "$POSTGRES_DB"'
+        return ("pg_dump", "-Fc"), (*exec_in, "-T", w.db_service, "sh", "-c", dump)
     if verb == "host":
         return args, args
     return (), ()  # note: shown, never run

@@ -48,8 +48,26 @@ def _score(query: str, playbook: Playbook) -> float:
     return round(max(score * weight for score, weight in fields), 1)
 
 
+def _stems(text: str) -> set[str]:
+    return {w.removesuffix("s") for w in _words(text)}
+
+
+def _rank(query: str, playbook: Playbook) -> float:
+    """The fuzzy score, nudged by how much of the query the title and keywords cover and by
+    how much of the playbook's own name the query says (a tie of 100s is common otherwise)."""
+    words = _stems(query)
+    head = _stems(" ".join([playbook.title, *playbook.keywords]))
+    name = _stems(playbook.id.replace("-", " "))
+    covered = len(words & head) / len(words) if words else 0.0
+    named = len(words & name) / len(name) if name else 0.0
+    signals = playbook.match.signals if playbook.match else ()
+    said = max((len(s) for s in signals if s.lower() in query.lower()), default=0)
+    return round(0.7 * _score(query, playbook) + 15 * covered + 15 * named
+                 + min(10, said / 2), 1)
+
+
 def search(query: str, playbooks: list[Playbook], limit: int = 5) -> list[Hit]:
     """Best-first playbooks for a query; an exact id comes first."""
-    hits = [Hit(p, 100.0 if p.id == query.strip() else _score(query, p)) for p in playbooks]
+    hits = [Hit(p, 100.0 if p.id == query.strip() else _rank(query, p)) for p in playbooks]
     hits.sort(key=lambda h: (-h.score, h.playbook.id))
     return [h for h in hits[:limit] if h.score > 0]

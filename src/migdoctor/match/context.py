@@ -53,6 +53,9 @@ class Context:
             for word in words:
                 at = lowered.find(word)
                 while at >= 0:
+                    if not _whole_word(lowered, at, len(word)):
+                        at = lowered.find(word, at + 1)
+                        continue
                     bucket = (base + at) // BUCKET
                     seen.add(bucket)
                     at = lowered.find(word, (bucket + 1) * BUCKET - base)
@@ -98,6 +101,14 @@ class Context:
         if has.get("other"):
             return -0.1
         return 0.04 if has.get("migration") else 0.0
+
+
+def _whole_word(text: str, at: int, size: int) -> bool:
+    """`ecto` in "directory" is no marker of Elixir's Ecto."""
+    word = text[at:at + size]
+    before = text[at - 1] if at > 0 and word[0].isalnum() else " "
+    after = text[at + size] if at + size < len(text) and word[-1].isalnum() else " "
+    return not (before.isalnum() or after.isalnum())
 
 
 def _nearest_before(items: list[tuple[int, str, str]], no: int) -> tuple[str, str] | None:

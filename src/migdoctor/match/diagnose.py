@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -50,28 +51,30 @@ def _fuzzy(text: str, library: Library) -> list[Finding]:
 
 def _text_chunks(stream: BinaryIO) -> Iterator[str]:
     """Decoded blocks that end on a line boundary (or at the cut of an overlong line)."""
-    pending = b""
-    first = True
-    while True:
+    first = stream.read(BLOCK)
+    # PowerShell's `>` writes UTF-16 with a byte order mark; everything else is taken as UTF-8.
+    encoding = "utf-16" if first[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8"
+    if encoding == "utf-8":
+        _refuse_binary(first)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    pending = ""
+    block = first
+    while block:
+        pending += decoder.decode(block)
+        cut = pending.rfind("\n")
+        if cut >= 0 or len(pending) >= MAX_PENDING_LINE:
+            cut = len(pending) - 1 if cut < 0 else cut
+            yield pending[: cut + 1]
+            pending = pending[cut + 1:]
         block = stream.read(BLOCK)
-        if first:
-            _refuse_binary(block)
-            first = False
-        if not block:
-            break
-        pending += block
-        cut = pending.rfind(b"\n")
-        if cut < 0 and len(pending) < MAX_PENDING_LINE:
-            continue
-        cut = len(pending) - 1 if cut < 0 else cut
-        yield pending[: cut + 1].decode("utf-8", errors="replace")
-        pending = pending[cut + 1:]
+    pending += decoder.decode(b"", final=True)
     if pending:
-        yield pending.decode("utf-8", errors="replace")
+        yield pending
 
 
 def _refuse_binary(block: bytes) -> None:
     sample = block[:8192]
-    if b"\x00" in sample and sample.count(b"\x00") > len(sample) // 100:
+    controls = sum(1 for byte in sample if byte < 32 and byte not in (9, 10, 12, 13, 27))
+    if b"\x00" in sample or controls > len(sample) // 10:
         raise MigdoctorError("the input looks like a binary file, not text",
                              "pass the error text or a log file")
