@@ -11,7 +11,7 @@ their state operations, as Django's model state does.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -389,6 +389,13 @@ def _diff(before: dict[Slot, Table], after: dict[Slot, Table]) -> Iterator[tuple
             yield ("renamed", new.name, "", old.name)
 
 
+def _flatten(operations: Iterable[Operation]) -> Iterator[Operation]:
+    """Operations with state operations inside them replaced by those, recursively."""
+    for op in operations:
+        nested = state_operations(op)
+        yield from _flatten(nested) if nested else (op,)
+
+
 def schema_changes(
     graph: MigrationGraph, settings: Settings = DEFAULT_SETTINGS
 ) -> list[SchemaChange]:
@@ -397,7 +404,7 @@ def schema_changes(
     changes: list[SchemaChange] = []
     for key in topological_order(graph):
         migration = graph.nodes[key]
-        for op in migration.operations:
+        for op in _flatten(migration.operations):
             touched = _touched(models, migration.app_label, op)
             before = _tables(models, list(touched))
             apply_operation(models, migration.app_label, op, settings)
@@ -421,22 +428,24 @@ def history(
     """The changes to a table (or one of its columns), following renames back in time."""
     found: list[SchemaChange] = []
     for change in reversed(changes):
+        renamed = change.action == "renamed" and change.old_name is not None
         if change.table != table:
-            continue
-        if change.column is None and change.action == "renamed" and change.old_name:
+            if renamed and change.old_name == table and change.column is None and column is None:
+                found.append(change)  # renamed away: `table` is its old name
+        elif change.column is None and renamed:
             found.append(change)
-            table = change.old_name
-        elif column is None:
+            table = change.old_name or table
+        elif column is None or change.column == column:
             found.append(change)
-        elif change.column == column:
-            found.append(change)
-            column = change.old_name if change.action == "renamed" and change.old_name else column
+            column = change.old_name if column and renamed else column
+        elif renamed and change.old_name == column:
+            found.append(change)  # this column was renamed away
     return found[::-1]
 
 
 def app_of_table(changes: list[SchemaChange], table: str) -> str | None:
-    """The app whose migrations last created (or renamed into) this table."""
+    """The app whose migrations last created, changed or removed this table."""
     for change in reversed(changes):
-        if change.table == table and change.column is None and change.action != "removed":
+        if table in (change.table, change.old_name) and change.column is None:
             return change.node[0]
     return None
