@@ -1,0 +1,296 @@
+"""Which databases to probe, by name: the one given, the environment's, the local one, Docker's.
+
+In order:
+
+- `cli`: `--database-url URL`; then each `--database NAME=URL`. Given any of them, only these
+  are probed.
+- `env`: `DATABASE_URL` in the environment.
+- `local`: the database a `python src/manage.py ...` run on this machine uses: `POSTGRES_*` (or
+  `DATABASE_URL`) of the project's `.env`, the environment's `POSTGRES_*` winning. A host that
+  names a Compose service (`db`) does not resolve here: it means 127.0.0.1 and the db service's
+  published port (its own port under `network_mode: host`).
+- `docker`: the database of the Compose db service, the one `docker compose exec web python
+  src/manage.py ...` uses: `db:5432` inside Compose, its `POSTGRES_*` from the service's env
+  files and `environment:`, probed from here through its published port.
+
+`local` and `docker` are often two different servers with two different histories: the names and
+`source` of the targets say which is which. A password is never part of a repr, str or message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Final
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from migdoctor.errors import MigdoctorError
+from migdoctor.probes.compose_config import interpolation_env, load_config
+from migdoctor.probes.compose_service import ServiceConfig
+from migdoctor.probes.compose_yaml import (
+    ComposeFileError,
+    environment_map,
+    interpolate,
+    read_compose_file,
+)
+from migdoctor.probes.envfile import read_env_file
+
+SCHEMES: Final = frozenset({"postgres", "postgresql", "pgsql", "postgis"})
+DEFAULT_PORT: Final = 5432
+LOOPBACK: Final = "127.0.0.1"
+_FIELDS: Final = frozenset({"host", "port", "dbname", "user", "password"})
+_NAME: Final = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one database is and how to log in. `container`: the Compose db service's database."""
+
+    name: str
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str = field(default="", repr=False)
+    source: str = ""
+    params: tuple[tuple[str, str], ...] = ()  # kept from the URL: sslmode=require, ...
+    container: bool = False
+
+    def dsn(self) -> str:
+        """A libpq connection string for psycopg (with the password: never show it)."""
+        pairs = [("host", self.host), ("port", str(self.port)), ("dbname", self.dbname),
+                 ("user", self.user), ("password", self.password), *self.params]  # fmt: skip
+        return " ".join(f"{key}={_conninfo_value(value)}" for key, value in pairs if value)
+
+    def redacted(self) -> str:
+        """`postgresql://user:***@host:port/dbname?sslmode=...`: the password starred."""
+        login = quote(self.user, safe="") + (":***" if self.password else "")
+        host = f"[{self.host}]" if ":" in self.host else quote(self.host, safe="")
+        query = "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in self.params)
+        dbname = quote(self.dbname, safe="")
+        return f"postgresql://{login}@{host}:{self.port}/{dbname}" + (f"?{query}" if query else "")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.redacted()} ({self.source})" if self.source else self.name
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The targets, in order, and notes on what could not be resolved or is worth knowing."""
+
+    targets: tuple[Target, ...]
+    notes: tuple[str, ...] = ()
+
+    def get(self, name: str) -> Target | None:
+        return next((t for t in self.targets if t.name == name), None)
+
+
+def _conninfo_value(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+def parse_url(url: str, name: str = "cli", source: str = "--database-url") -> Target:
+    """A `postgres://` or `postgresql://` URL as a target; the error never echoes the URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in SCHEMES:
+        scheme = parts.scheme or "none"
+        raise MigdoctorError(
+            f"{source}: not a PostgreSQL URL (scheme {scheme})",
+            "write it as postgresql://USER:PASSWORD@HOST:PORT/DBNAME",
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise MigdoctorError(f"{source}: the port is not a number", "") from None
+    values = {"host": unquote(parts.hostname or ""), "port": str(port or DEFAULT_PORT),
+              "dbname": unquote(parts.path.lstrip("/")), "user": unquote(parts.username or ""),
+              "password": unquote(parts.password or "")}  # fmt: skip
+    params = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key in _FIELDS:
+            values[key] = value
+        else:
+            params.append((key, value))
+    if not values["port"].isdigit():
+        raise MigdoctorError(f"{source}: the port is not a number", "")
+    return Target(name, values["host"], int(values["port"]), values["dbname"], values["user"],
+                  values["password"], source, tuple(params))  # fmt: skip
+
+
+def parse_named(spec: str) -> Target:
+    """`--database NAME=URL` as a target named NAME."""
+    name, sep, url = spec.partition("=")
+    if not sep or not _NAME.fullmatch(name):
+        raise MigdoctorError(
+            "--database expects NAME=URL (NAME: letters, digits, _ . -)",
+            "for example --database docker=postgresql://postgres@127.0.0.1:5433/app",
+        )
+    return parse_url(url, name, f"--database {name}")
+
+
+def resolve_targets(
+    root: Path | None,
+    environ: Mapping[str, str],
+    database_url: str | None = None,
+    named: Sequence[str] = (),
+    compose_files: Sequence[str | Path] = (),
+) -> Resolution:
+    """The targets to probe, in order (see the module's docstring)."""
+    explicit = [parse_url(database_url)] if database_url else []
+    explicit += [parse_named(spec) for spec in named]
+    if explicit:
+        _check_unique(explicit)
+        return Resolution(tuple(explicit))
+    found: list[Target] = []
+    if environ.get("DATABASE_URL"):
+        found.append(parse_url(environ["DATABASE_URL"], "env", "DATABASE_URL in the environment"))
+    if root is None:
+        return Resolution(tuple(found))
+    compose = read_db_service(root, environ, compose_files)
+    local, notes = local_target(root, environ, compose)
+    docker, docker_notes = docker_target(compose)
+    found += [t for t in (local, docker) if t is not None]
+    return Resolution(tuple(found), (*notes, *docker_notes, *_same(local, docker)))
+
+
+def _check_unique(targets: Sequence[Target]) -> None:
+    names = [t.name for t in targets]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise MigdoctorError(f"two databases named {', '.join(twice)}", "give each a new name")
+
+
+def _same(local: Target | None, docker: Target | None) -> tuple[str, ...]:
+    if local is None or docker is None:
+        return ()
+    if (local.host, local.port, local.dbname) != (docker.host, docker.port, docker.dbname):
+        return ()
+    return (f"local and docker are the same database: {local.host}:{local.port}/{local.dbname}",)
+
+
+@dataclass(frozen=True)
+class DbService:
+    """The Compose db service as targets need it: its env (with secrets) and how to reach it."""
+
+    name: str
+    services: frozenset[str]
+    env: Mapping[str, str] = field(repr=False)
+    port: int | None  # where the host reaches it: the published port, or its own (host network)
+    host_ip: str = LOOPBACK
+    host_network: bool = False
+
+    @property
+    def where(self) -> str:
+        """How the other services reach it, and how this machine does."""
+        if self.host_network:
+            return f"network_mode: host, {self.host_ip}:{self.port} inside Compose and here"
+        inside = f"{self.name}:{self.env.get('PGPORT') or DEFAULT_PORT}"
+        return f"{inside} inside Compose, published as {self.host_ip}:{self.port} here"
+
+
+def read_db_service(
+    root: Path, environ: Mapping[str, str], files: Sequence[str | Path] = ()
+) -> DbService | None:
+    """The db service of the project's compose files, or None when there is none."""
+    config = load_config(root, files=files, environ=environ)
+    service = config.service(config.db)
+    if service is None:
+        return None
+    env = _service_env(service, config.files, interpolation_env(config.root, environ))
+    port, host_ip = _host_port(service, env)
+    return DbService(service.name, frozenset(config.services), env, port, host_ip,
+                     service.network_mode == "host")  # fmt: skip
+
+
+def _service_env(
+    service: ServiceConfig,
+    files: Sequence[Path],
+    interpolation: Mapping[str, str],
+) -> dict[str, str]:
+    """The service's env as its container gets it: env files in order, then `environment:`.
+
+    `ServiceConfig` keeps secrets as digests; the targets need the password itself, so the
+    values are read again here, and kept out of every repr.
+    """
+    values: dict[str, str] = {}
+    for ref in service.env_files:
+        values.update(read_env_file(ref.resolved, interpolation).values)
+    for path in files:
+        try:
+            raw = read_compose_file(path).get("services", {}).get(service.name) or {}
+        except ComposeFileError:
+            continue  # load_config has reported it
+        given = environment_map(interpolate(raw.get("environment"), interpolation))
+        values.update({k: v for k, v in given.items() if v is not None})
+    return values
+
+
+def _host_port(service: ServiceConfig, env: Mapping[str, str]) -> tuple[int | None, str]:
+    """The port (and address) the host reaches the service's PostgreSQL on; None: not at all."""
+    if service.network_mode == "host":
+        port = env.get("PGPORT") or env.get("POSTGRES_PORT") or str(DEFAULT_PORT)
+        return (int(port) if port.isdigit() else DEFAULT_PORT), LOOPBACK
+    inside = int(env.get("PGPORT", "").strip() or DEFAULT_PORT)
+    for mapping in service.ports:
+        if mapping.target == inside and mapping.published and mapping.protocol == "tcp":
+            loopback = mapping.host_ip in ("", "0.0.0.0", "::", "127.0.0.1")
+            return mapping.published, LOOPBACK if loopback else mapping.host_ip
+    return None, LOOPBACK
+
+
+def docker_target(db: DbService | None) -> tuple[Target | None, tuple[str, ...]]:
+    """The Compose db service's database, as reached from this machine."""
+    if db is None:
+        return None, ()
+    if db.port is None:
+        note = (f"docker: the Compose service {db.name} publishes no port: its database is "
+                f"reachable only inside Compose ({db.name}:{DEFAULT_PORT})")  # fmt: skip
+        return None, (note,)
+    user = db.env.get("POSTGRES_USER") or "postgres"
+    source = f"Compose service {db.name}: {db.where}"
+    target = Target("docker", db.host_ip, db.port, db.env.get("POSTGRES_DB") or user, user,
+                    db.env.get("POSTGRES_PASSWORD", ""), source, container=True)  # fmt: skip
+    return target, ()
+
+
+def local_target(
+    root: Path, environ: Mapping[str, str], db: DbService | None
+) -> tuple[Target | None, tuple[str, ...]]:
+    """What `python src/manage.py` run here connects to: `.env`, the environment winning."""
+    dotenv = read_env_file(root / ".env", environ)
+    values = {**dotenv.values, **{k: v for k, v in environ.items() if k.startswith("POSTGRES_")}}
+    if not any(k.startswith("POSTGRES_") for k in values) and "DATABASE_URL" not in values:
+        return None, ()
+    origin = ".env" if dotenv.exists else "the environment"
+    if "DATABASE_URL" in values and not any(k.startswith("POSTGRES_") for k in values):
+        target = parse_url(values["DATABASE_URL"], "local", f"DATABASE_URL in {origin}")
+    else:
+        target = _from_postgres_vars(values, f"POSTGRES_* in {origin}")
+    return _as_seen_from_here(target, db)
+
+
+def _from_postgres_vars(values: Mapping[str, str], source: str) -> Target:
+    user = values.get("POSTGRES_USER") or "postgres"
+    port = values.get("POSTGRES_PORT", "").strip() or str(DEFAULT_PORT)
+    if not port.isdigit():
+        raise MigdoctorError(f"{source}: POSTGRES_PORT is not a number", "")
+    return Target("local", values.get("POSTGRES_HOST") or "localhost", int(port),
+                  values.get("POSTGRES_DB") or user, user, values.get("POSTGRES_PASSWORD", ""),
+                  source)  # fmt: skip
+
+
+def _as_seen_from_here(
+    target: Target, db: DbService | None
+) -> tuple[Target | None, tuple[str, ...]]:
+    """A host that names a Compose service becomes the db service's address from here."""
+    if db is None or target.host not in db.services:
+        return target, ()
+    if db.port is None:
+        note = (f"local: {target.host} is a Compose service name, which does not resolve "
+                f"outside Compose, and the service {db.name} publishes no port")  # fmt: skip
+        return target, (note,)
+    source = f"{target.source}; {target.host} is the Compose service, {db.host_ip}:{db.port} here"
+    return replace(target, host=db.host_ip, port=db.port, source=source), ()
