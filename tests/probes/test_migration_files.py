@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,14 @@ from migdoctor.probes.migration_files import (
     Call,
     MigrationFile,
     MigrationsDir,
+    ParseCache,
     Ref,
     app_label,
     discover,
     load_migrations,
     parse_migration,
+    read_cache,
+    write_cache,
 )
 from tests.probes.helpers import migration_source, write
 
@@ -295,3 +299,47 @@ def test_app_label(tmp_path: Path, apps_py: str | None, label: str) -> None:
     if apps_py is not None:
         write(tmp_path, "catalog/apps.py", apps_py)
     assert app_label(tmp_path / "catalog") == label
+
+
+def test_parse_cache_reuses_unchanged_files(tmp_path: Path) -> None:
+    path = write(tmp_path, "shop/migrations/0001_initial.py", migration_source([("a", "0001_x")]))
+    write(tmp_path, "shop/migrations/__init__.py", "")
+    dirs = discover(tmp_path)
+    cache: ParseCache = {}
+    first, _ = load_migrations(dirs, cache=cache)
+    stat = path.stat()
+    # Same size and time: the cache answers, so the edit is not seen.
+    path.write_text(path.read_text().replace("0001_x", "0001_y"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert load_migrations(dirs, cache=cache)[0] == first
+    assert load_migrations(dirs)[0][0].dependencies == (("a", "0001_y"),)
+    # Another time, or other settings: parsed again.
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert load_migrations(dirs, cache=cache)[0][0].dependencies == (("a", "0001_y"),)
+    path.write_text(migration_source([("a", "0001_z")]))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert load_migrations(dirs, {"AUTH_USER_MODEL": "x.Y"}, cache)[0][0].dependencies == (
+        ("a", "0001_z"),
+    )
+
+
+def test_parse_cache_round_trip(tmp_path: Path) -> None:
+    write(tmp_path, "shop/migrations/0001_initial.py", migration_source())
+    write(tmp_path, "shop/migrations/0002_bad.py", "class Migration(:\n")
+    cache: ParseCache = {}
+    parsed = load_migrations(discover(tmp_path), cache=cache)
+    write_cache(tmp_path / "cache" / "parse.pickle", cache)
+    again = read_cache(tmp_path / "cache" / "parse.pickle")
+    assert again == cache
+    assert load_migrations(discover(tmp_path), cache=again) == parsed
+
+
+@pytest.mark.parametrize(
+    "content",
+    [None, b"", b"not a pickle", b"\x80\x05K\x01."],
+    ids=["missing", "empty", "garbage", "not-a-dict"],
+)
+def test_unreadable_cache_is_empty(tmp_path: Path, content: bytes | None) -> None:
+    if content is not None:
+        (tmp_path / "parse.pickle").write_bytes(content)
+    assert read_cache(tmp_path / "parse.pickle") == {}
