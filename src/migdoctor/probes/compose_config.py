@@ -32,8 +32,8 @@ from migdoctor.probes.compose_service import (
 )
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
-OVERRIDE_FILE_NAMES = (
-    "compose.override.yaml", "compose.override.yml",
+OVERRIDE_FILE_NAMES = (  # Compose v2's order: the first one present is read
+    "compose.override.yml", "compose.override.yaml",
     "docker-compose.override.yml", "docker-compose.override.yaml",
 )
 EXAMPLE_ENV_FILES = (".env.example", ".env.sample", ".env.template", "env.example")
@@ -119,9 +119,7 @@ def _defaults_in(folder: Path) -> tuple[Path, ...]:
     base = next((folder / n for n in COMPOSE_FILE_NAMES if (folder / n).is_file()), None)
     if base is None:
         return ()
-    stem = base.name.split(".")[0]  # compose / docker-compose: its own override first
-    ordered = sorted(OVERRIDE_FILE_NAMES, key=lambda n: not n.startswith(stem + "."))
-    override = next((folder / n for n in ordered if (folder / n).is_file()), None)
+    override = next((folder / n for n in OVERRIDE_FILE_NAMES if (folder / n).is_file()), None)
     return (base,) if override is None else (base, override)
 
 
@@ -173,7 +171,9 @@ def load_config(
         root=project_dir,
         files=paths,
         project_name=derive_project_name(project_dir, project_name, env, merged.get("name")),
-        project_name_v1=derive_project_name(project_dir, project_name, env, None, flavour="v1"),
+        project_name_v1=derive_project_name(
+            project_dir, project_name, env, merged.get("name"), flavour="v1"
+        ),
         services=services,
         web=web_name,
         db=find_db(services, web_name, expected),
@@ -269,6 +269,7 @@ def derive_project_name(
     flavour: str = "v2",
 ) -> str:
     """`-p`, else COMPOSE_PROJECT_NAME, else `name:` (v2 only), else the folder's name."""
+    name_key = name_key if flavour == "v2" else None  # Compose v1 refuses a top-level `name:`
     candidates = (given, env.get("COMPOSE_PROJECT_NAME"), name_key, project_dir.resolve().name)
     for candidate in candidates:
         if candidate:

@@ -17,6 +17,8 @@ _VARIABLE = re.compile(
     r"\$(?:(?P<escaped>\$)|(?P<named>[A-Za-z_]\w*)"
     r"|\{(?P<braced>[A-Za-z_]\w*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\})"
 )
+_YAML12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_YAML12_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
 _MAP_MERGED = ("environment", "labels", "healthcheck", "depends_on")
 _LIST_APPENDED = ("env_file", "ports")
 
@@ -25,10 +27,31 @@ class ComposeFileError(Exception):
     """A compose file that cannot be read or is not a mapping of the shape Compose accepts."""
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2 scalars as Compose reads them: `on`, `yes`, `5433:5432`, `0755` stay strings."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (
+        "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _YAML12_BOOL, list("tTfF"))
+_Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:int", _YAML12_INT, list("-+0123456789"))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def read_compose_file(path: Path) -> dict[str, Any]:
     """The YAML document of one compose file, checked to be a mapping with mapping `services`."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)
     except (OSError, UnicodeDecodeError) as exc:
         raise ComposeFileError(f"cannot read {path}: {exc}") from exc
     except yaml.YAMLError as exc:
