@@ -302,3 +302,23 @@ def test_secret_values_never_show(tmp_path: Path, name: str) -> None:
 @pytest.mark.parametrize("name", ["POSTGRES_DB", "POSTGRES_USER", "DEBUG", "MONKEY"])
 def test_plain_values_stay_plain(name: str) -> None:
     assert env_value(name, "x") == ("x" if name != "MONKEY" else env_value("MONKEY", "x"))
+
+
+def test_env_file_values_are_read_like_compose_reads_them(tmp_path: Path) -> None:
+    config = _load(tmp_path, {
+        "compose.yaml": "services:\n  db:\n    image: postgres\n    env_file: db.env\n",
+        "db.env": "POSTGRES_USER=${LAB_USER:-lab}\nPOSTGRES_DB=${POSTGRES_USER}_db\n",
+        ".env": "LAB_USER=shop\n",
+    })
+    assert config.expected_env["db"] == {"POSTGRES_USER": "shop", "POSTGRES_DB": "shop_db"}
+
+
+def test_an_unreadable_env_file_line_is_named_without_its_value(tmp_path: Path) -> None:
+    config = _load(tmp_path, {
+        "compose.yaml": "services:\n  db:\n    image: postgres\n    env_file: .env\n",
+        ".env": "POSTGRES_DB=lab\nPOSTGRES_PASSWORD=\"never-shown\n",
+    })
+    assert [(f.kind, f.label, f.message) for f in config.findings] == [(
+        "env-file-invalid", "env-file-missing",
+        f"env file {tmp_path / '.env'}: line 2: POSTGRES_PASSWORD: unterminated quoted value",
+    )]

@@ -15,28 +15,32 @@ from typing import Any
 
 from migdoctor.probes import ProbeFinding
 from migdoctor.probes import compose_yaml as cy
+from migdoctor.probes.compose_env import (
+    EnvValue,
+    Secret,
+    env_file_findings,
+    env_value,
+    expected_environment,
+    is_secret_name,
+    redact,
+)
 from migdoctor.probes.compose_service import (
     Dependency,
     EnvFileRef,
-    EnvValue,
     Healthcheck,
     PortMapping,
-    Secret,
     ServiceConfig,
-    env_value,
     find_db,
     find_web,
-    is_secret_name,
     parse_service,
-    redact,
 )
+from migdoctor.probes.envfile import read_env_file
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_FILE_NAMES = (  # Compose v2's order: the first one present is read
     "compose.override.yml", "compose.override.yaml",
     "docker-compose.override.yml", "docker-compose.override.yaml",
 )
-EXAMPLE_ENV_FILES = (".env.example", ".env.sample", ".env.template", "env.example")
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,8 @@ def container_name(project: str, service: str, number: int = 1, *, flavour: str 
 def interpolation_env(root: Path, environ: Mapping[str, str]) -> dict[str, str]:
     """What `${VAR}` in compose files resolves from: the project's `.env`, then the shell."""
     dotenv = root / ".env"
-    values = read_env_file(dotenv) if dotenv.is_file() else {}
+    values = read_env_file(dotenv, environ).values if dotenv.is_file() else {}
     return {**values, **environ}
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    return cy.parse_env_text(path.read_text(encoding="utf-8", errors="replace"))
 
 
 def find_compose_files(
@@ -165,7 +165,7 @@ def load_config(
     env = interpolation_env(project_dir, shell)
     merged, read_problems = _read_all(paths, env)
     services, service_problems = _parse_services(merged, project_dir, env)
-    expected = {name: expected_environment(s) for name, s in services.items()}
+    expected = {name: expected_environment(s, env) for name, s in services.items()}
     web_name = find_web(services, web)
     return ComposeConfig(
         root=project_dir,
@@ -179,7 +179,7 @@ def load_config(
         db=find_db(services, web_name, expected),
         expected_env=expected,
         findings=(*findings, *read_problems, *service_problems,
-                  *_unknown_service(web, services), *env_file_findings(services)),
+                  *_unknown_service(web, services), *env_file_findings(services, env)),
     )
 
 
@@ -214,38 +214,6 @@ def _parse_services(
                 "check the service with `docker compose config`",
             ))
     return services, problems
-
-
-def expected_environment(service: ServiceConfig) -> dict[str, EnvValue]:
-    """What the service's container should get: its existing env files, then `environment:`."""
-    values: dict[str, EnvValue] = {}
-    for ref in service.env_files:
-        if ref.exists:
-            values.update(redact(dict(read_env_file(ref.resolved))))
-    values.update(service.environment)
-    return {name: value for name, value in values.items() if value is not None}
-
-
-def env_file_findings(services: Mapping[str, ServiceConfig]) -> list[ProbeFinding]:
-    """One `env-file-missing` finding per required env file that is not there."""
-    users: dict[Path, list[ServiceConfig]] = {}
-    for service in services.values():
-        for ref in service.env_files:
-            if ref.required and not ref.exists:
-                users.setdefault(ref.resolved, []).append(service)
-    return [_env_file_missing(path, found) for path, found in users.items()]
-
-
-def _env_file_missing(path: Path, services: list[ServiceConfig]) -> ProbeFinding:
-    names = ", ".join(s.name for s in services)
-    written = next(r.path for r in services[0].env_files if r.resolved == path)
-    examples = [e for e in EXAMPLE_ENV_FILES if (path.parent / e).is_file()]
-    hint = (f"create it: cp {examples[0]} {path.name}, then fill in the values" if examples
-            else f"create {path}, or mark the entry `required: false`")
-    return ProbeFinding(
-        "env-file-missing", "env-file-missing",
-        f"env file {written} of service {names} does not exist ({path})", hint, path=str(path),
-    )
 
 
 def _unknown_service(

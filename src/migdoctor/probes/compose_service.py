@@ -1,12 +1,7 @@
-"""One Compose service as migdoctor reads it, and the secret-safe form of environment values.
-
-Environment values of variables whose names contain PASSWORD, SECRET, TOKEN or KEY are kept only
-as `Secret` digests (keyed per process): they compare equal when the values are, and show nothing.
-"""
+"""One Compose service as migdoctor reads it, and which service is `web` and which is `db`."""
 
 from __future__ import annotations
 
-import hmac
 import os
 import shlex
 from collections.abc import Mapping
@@ -15,48 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from migdoctor.probes import compose_yaml as cy
+from migdoctor.probes.compose_env import EnvValue, redact
 
-SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
 WEB_NAMES = ("web", "app", "django")
 WEB_SERVERS = ("gunicorn", "uvicorn", "daphne", "uwsgi", "runserver")
 DB_NAMES = ("db", "postgres", "database", "postgresql")
 DB_VARIABLES = ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD")
-_DIGEST_KEY = os.urandom(32)  # per process: a digest says nothing outside this run
-
-
-@dataclass(frozen=True, repr=False)
-class Secret:
-    """A secret environment value, kept as a keyed digest: equal values compare equal."""
-
-    digest: bytes
-
-    def __repr__(self) -> str:
-        return "<secret>"
-
-    __str__ = __repr__
-
-
-EnvValue = str | Secret | None
-"""An environment value as migdoctor keeps it; None: declared without a value (not set)."""
-
-
-def is_secret_name(name: str) -> bool:
-    upper = name.upper()
-    return any(word in upper for word in SECRET_WORDS)
-
-
-def env_value(name: str, value: str | None) -> EnvValue:
-    """`value` as it may be kept: a `Secret` when the name says it is one."""
-    if value is None or not is_secret_name(name):
-        return value
-    data = value.encode("utf-8", "surrogatepass")
-    return Secret(hmac.new(_DIGEST_KEY, data, "sha256").digest())
-
-
-def redact(environ: Mapping[str, str | None]) -> dict[str, EnvValue]:
-    return {name: env_value(name, value) for name, value in environ.items()}
-
-
 @dataclass(frozen=True)
 class EnvFileRef:
     """One `env_file:` entry: the path as written, where it points, and whether it must exist."""

@@ -166,24 +166,3 @@ def _as_map(key: str, raw: Any) -> dict[str, Any]:
         return environment_map(raw)
     return dict(raw or {})
 
-
-def parse_env_text(text: str) -> dict[str, str]:
-    """`KEY=VALUE` lines of an env file (a minimal reading: quotes, `export`, comments)."""
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ").lstrip()
-        name, sep, value = line.partition("=")
-        if sep and name.strip():
-            values[name.strip()] = _env_file_value(value.strip())
-    return values
-
-
-def _env_file_value(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        inner = value[1:-1]
-        return inner.replace("\\n", "\n") if value[0] == '"' else inner
-    comment = re.search(r"\s#", value)
-    return value[: comment.start()].rstrip() if comment else value
