@@ -676,11 +676,15 @@ class Tag(models.Model):
 """
 
 
-def duplicate_table(lab: Lab) -> list[Case]:
+def tag_table_by_hand(lab: Lab) -> None:
     migrated(lab)
     lab.sql("CREATE TABLE kb_tag (id integer PRIMARY KEY, name varchar(50))")
     lab.path("kb/models.py").write_text(lab.path("kb/models.py").read_text() + TAG_MODEL)
     lab.ok("makemigrations", "kb")
+
+
+def duplicate_table(lab: Lab) -> list[Case]:
+    tag_table_by_hand(lab)
     text = lab.fails("migrate")
     entities = at("kb", "0003_tag", relation="kb_tag")
     return [Case("duplicate-table", text, entities, f"{CMD_MIGRATE}; kb_tag created by hand")]
@@ -1271,6 +1275,207 @@ def mysql_lock_wait(lab: Lab) -> list[Case]:
     return [Case("lock-timeout", text, at("tickets", name), note)]
 
 
+# --------------------------------------------------------------------------- connectivity
+
+CLOSED_PORT = "5439"  # nothing listens there
+
+
+def connection_refused(lab: Lab) -> list[Case]:
+    text = lab.fails("migrate", POSTGRES_PORT=CLOSED_PORT)
+    entities = {"host": "127.0.0.1", "port": CLOSED_PORT}
+    note = f"{CMD_MIGRATE}; POSTGRES_PORT={CLOSED_PORT} where no server listens"
+    return [Case("db-connection-refused", text, entities, note)]
+
+
+def connection_refused_localhost(lab: Lab) -> list[Case]:
+    text = lab.fails("migrate", POSTGRES_HOST="localhost", POSTGRES_PORT=CLOSED_PORT)
+    entities = {"host": "localhost", "port": CLOSED_PORT}
+    note = f"{CMD_MIGRATE}; POSTGRES_HOST=localhost POSTGRES_PORT={CLOSED_PORT}, server not running"
+    return [Case("db-connection-refused", text, entities, note)]
+
+
+def connection_refused_mysql(lab: Lab) -> list[Case]:
+    text = lab.fails("migrate", MYSQL_PORT="3399")
+    note = f"{CMD_MIGRATE}; MYSQL_PORT=3399 where no server listens"
+    return [Case("db-connection-refused", text, {"host": "127.0.0.1"}, note)]
+
+
+def host_unresolved(lab: Lab) -> list[Case]:
+    text = unshared(lab, "files", "migrate")
+    note = f"{CMD_MIGRATE} outside Compose; POSTGRES_HOST unset, so the default host db is used"
+    return [Case("db-host-unresolved", text, {"host": "db"}, note)]
+
+
+def host_unresolved_no_network(lab: Lab) -> list[Case]:
+    text = unshared(lab, "net", "migrate")
+    note = f"{CMD_MIGRATE} with host db and no network to reach a name server"
+    return [Case("db-host-unresolved", text, {"host": "db"}, note)]
+
+
+def auth_unknown_role(lab: Lab) -> list[Case]:
+    text = lab.fails("migrate", POSTGRES_USER="nobody")
+    entities = {"host": "127.0.0.1", "port": "5432", "user": "nobody"}
+    note = f"{CMD_MIGRATE}; POSTGRES_USER=nobody, a role the server does not have"
+    return [Case("db-auth-failed", text, entities, note)]
+
+
+def auth_wrong_password(lab: Lab) -> list[Case]:
+    log_start = lab.ctx.scram.log.stat().st_size
+    text = lab.fails("migrate", POSTGRES_PASSWORD="postgres")
+    entities = {"host": "127.0.0.1", "port": str(SCRAM_PORT), "user": ScramCluster.owner}
+    note = f"{CMD_MIGRATE}; POSTGRES_PASSWORD differs from the password of the role"
+    cases = [Case("db-auth-failed", text, entities, note)]
+    server = server_log_since(lab, log_start)
+    note = "the db service's log (PostgreSQL server, scram-sha-256) for the same attempt"
+    cases.append(Case("db-auth-failed", server, {"user": ScramCluster.owner}, note))
+    return cases
+
+
+def auth_no_password(lab: Lab) -> list[Case]:
+    text = lab.fails("migrate", POSTGRES_PASSWORD="")
+    entities = {"host": "127.0.0.1", "port": str(SCRAM_PORT)}
+    note = f"{CMD_MIGRATE}; POSTGRES_PASSWORD empty for a server that asks for one"
+    return [Case("db-auth-failed", text, entities, note)]
+
+
+def auth_mysql(lab: Lab) -> list[Case]:
+    text = lab.fails("migrate", MYSQL_USER="nobody", MYSQL_PASSWORD="secret")
+    note = f"{CMD_MIGRATE}; MYSQL_USER=nobody, a user the server does not have"
+    return [Case("db-auth-failed", text, {"user": "nobody"}, note)]
+
+
+def database_missing(lab: Lab) -> list[Case]:
+    text = lab.fails("migrate", POSTGRES_DB="tickets_prod", POSTGRES_USER="postgres")
+    entities = where_shown(text, host="127.0.0.1", port="5432", database="tickets_prod")
+    note = f"{CMD_MIGRATE}; POSTGRES_DB=tickets_prod was never created"
+    return [Case("db-missing", text, entities, note)]
+
+
+def database_missing_mysql(lab: Lab) -> list[Case]:
+    text = lab.fails("migrate", MYSQL_DATABASE="tickets_prod")
+    note = f"{CMD_MIGRATE}; MYSQL_DATABASE=tickets_prod was never created"
+    return [Case("db-missing", text, {"database": "tickets_prod"}, note)]
+
+
+def driver_missing(lab: Lab) -> list[Case]:
+    text = lab.fails("migrate")
+    note = f"{CMD_MIGRATE} in a venv with Django but neither psycopg nor psycopg2"
+    return [Case("db-driver-missing", text, {}, note)]
+
+
+def server_log_since(lab: Lab, offset: int) -> str:
+    wait_for(lambda: lab.ctx.scram.log.stat().st_size > offset, 10)
+    time.sleep(0.3)
+    with lab.ctx.scram.log.open("rb") as log:
+        log.seek(offset)
+        return stable_lock_details(lab.scrub(log.read().decode()))
+
+
+def server_log_error(lab: Lab) -> list[Case]:
+    """What `docker compose logs db` shows when a migration fails: ERROR and STATEMENT."""
+    migrated(lab, "Printer jam")
+    drop_status(lab)
+    name = alter_status_length(lab)
+    log_start = lab.ctx.scram.log.stat().st_size
+    lab.fails("migrate")
+    server = server_log_since(lab, log_start)
+    entities = {"column": "status", "relation": "tickets_ticket"}
+    note = f"the db service's log while `{CMD_MIGRATE.removeprefix('command: ')}` ran {name}"
+    return [Case("undefined-column", server, entities, note)]
+
+
+# --------------------------------------------------------------------------- negatives
+
+
+def template_missing(lab: Lab) -> list[Case]:
+    migrated(lab, "Printer jam")
+    lab.edit("tickets/views.py", '"tickets/ticket_list.html"', '"tickets/list.html"')
+    text = request_log(lab, "/tickets/")
+    note = "runserver log of GET /tickets/; the view names a template that does not exist"
+    return [Case("none", text, {}, note)]
+
+
+def reverse_missing(lab: Lab) -> list[Case]:
+    migrated(lab, "Printer jam")
+    lab.edit(
+        "tickets/templates/tickets/ticket_list.html",
+        "<li>{{ ticket.title }}",
+        "<li><a href=\"{% url 'tickets:detail' ticket.pk %}\">{{ ticket.title }}</a>",
+    )
+    text = request_log(lab, "/tickets/")
+    note = "runserver log of GET /tickets/; the template links to a URL name that does not exist"
+    return [Case("none", text, {}, note)]
+
+
+def app_config_wrong(lab: Lab) -> list[Case]:
+    lab.edit("tickets/apps.py", 'name = "tickets"', 'name = "helpdesk.tickets"')
+    text = lab.fails("migrate")
+    note = f"{CMD_MIGRATE}; TicketsConfig.name points at a module that does not exist"
+    return [Case("none", text, {}, note)]
+
+
+def settings_not_configured(lab: Lab) -> list[Case]:
+    result = lab.run([str(lab.python), "-m", "django", "migrate"], lab.env())
+    assert result.code != 0, result.output
+    note = "command: python -m django migrate (no DJANGO_SETTINGS_MODULE, instead of manage.py)"
+    return [Case("none", result.output, {}, note)]
+
+
+STALE_COMMAND = """\
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from tickets.models import Ticket
+
+
+class Command(BaseCommand):
+    help = "Close tickets nobody touched for a while."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", default="30")
+
+    def handle(self, *args, **options):
+        cutoff = timezone.now() - options["days"]
+        stale = Ticket.objects.filter(created_at__lt=cutoff, status="open")
+        self.stdout.write(f"closing {stale.update(status='closed')} tickets")
+"""
+
+
+def python_bug(lab: Lab) -> list[Case]:
+    migrated(lab, "Printer jam")
+    lab.write("tickets/management/__init__.py", "")
+    lab.write("tickets/management/commands/__init__.py", "")
+    lab.write("tickets/management/commands/close_stale.py", STALE_COMMAND)
+    text = lab.fails("close_stale")
+    note = "command: python src/manage.py close_stale; a bug in a management command"
+    return [Case("none", text, {}, note)]
+
+
+def models_name_error(lab: Lab) -> list[Case]:
+    lab.edit(
+        "tickets/models.py",
+        '    status = models.CharField(max_length=20, default="open")\n',
+        '    status = models.CharField(max_length=20, default="open", choices=STATUS_CHOICES)\n',
+    )
+    text = lab.fails("migrate")
+    note = f"{CMD_MIGRATE}; models.py uses a name it never defined (not a migration problem)"
+    return [Case("none", text, {}, note)]
+
+
+def migrate_success(lab: Lab) -> list[Case]:
+    text = lab.ok("migrate")
+    note = f"{CMD_MIGRATE} on a new database: it worked, nothing to diagnose"
+    return [Case("none", text, {}, note)]
+
+
+def duplicate_table_colour(lab: Lab) -> list[Case]:
+    tag_table_by_hand(lab)
+    text = lab.fails("migrate", "--force-color")
+    entities = at("kb", "0003_tag", relation="kb_tag")
+    note = "command: python src/manage.py migrate --force-color; kb_tag created by hand"
+    return [Case("duplicate-table", text, entities, note)]
+
+
 # --------------------------------------------------------------------------- registry
 
 PG, SQLITE, MYSQL, SCRAM = "postgresql", "sqlite", "mysql", "postgresql-scram"
@@ -1472,11 +1677,76 @@ SCENARIOS: dict[str, Scenario] = {
         MYSQL,
         mysql_lock_wait,
     ),
+    "db-connection-refused": Scenario("wrong port, no server listening", PG, connection_refused),
+    "db-connection-refused/localhost-psycopg2": Scenario(
+        "wrong port on localhost, no server listening",
+        PG,
+        connection_refused_localhost,
+        "psycopg2",
+    ),
+    "db-connection-refused/mysql": Scenario(
+        "wrong port, no server listening", MYSQL, connection_refused_mysql
+    ),
+    "db-host-unresolved": Scenario("host db used outside the Compose network", PG, host_unresolved),
+    "db-host-unresolved/psycopg2": Scenario(
+        "host db used outside the Compose network", PG, host_unresolved, "psycopg2"
+    ),
+    "db-host-unresolved/no-network": Scenario(
+        "host db without a reachable name server", PG, host_unresolved_no_network
+    ),
+    "db-host-unresolved/mysql": Scenario(
+        "host db used outside the Compose network", MYSQL, host_unresolved
+    ),
+    "db-auth-failed/unknown-role": Scenario("role that does not exist", PG, auth_unknown_role),
+    "db-auth-failed/password": Scenario(
+        "wrong password, scram-sha-256 authentication", SCRAM, auth_wrong_password
+    ),
+    "db-auth-failed/no-password-psycopg2": Scenario(
+        "no password, scram-sha-256 authentication", SCRAM, auth_no_password, "psycopg2"
+    ),
+    "db-auth-failed/mysql": Scenario("user that does not exist", MYSQL, auth_mysql),
+    "db-missing": Scenario("database that does not exist", PG, database_missing),
+    "db-missing/psycopg2": Scenario(
+        "database that does not exist", PG, database_missing, "psycopg2"
+    ),
+    "db-missing/mysql": Scenario("database that does not exist", MYSQL, database_missing_mysql),
+    "db-driver-missing": Scenario("venv without psycopg and psycopg2", PG, driver_missing, "none"),
+    "db-driver-missing/mysql": Scenario(
+        "venv without mysqlclient (or PyMySQL)", MYSQL, driver_missing, "none"
+    ),
+    "undefined-column/server-log": Scenario(
+        "column dropped by hand, then AlterField (server log)", SCRAM, server_log_error
+    ),
+    "duplicate-table/colour": Scenario(
+        "table created by hand, then CreateModel, coloured output", PG, duplicate_table_colour
+    ),
+    "none/template-missing": Scenario("view rendering a missing template", PG, template_missing),
+    "none/reverse-missing": Scenario("template reversing an unknown URL name", PG, reverse_missing),
+    "none/app-config": Scenario("AppConfig.name pointing nowhere", PG, app_config_wrong),
+    "none/settings-not-configured": Scenario(
+        "python -m django without settings", SQLITE, settings_not_configured
+    ),
+    "none/python-bug": Scenario("TypeError in a management command", PG, python_bug),
+    "none/models-name-error": Scenario(
+        "NameError in models.py during migrate", PG, models_name_error
+    ),
+    "none/migrate-success": Scenario("a migrate that works", PG, migrate_success),
 }
 
-# Raw cases re-printed the way `docker compose logs` shows them: (scenario, wrapper).
-WRAPPED: list[tuple[str, str]] = [
-    ("undefined-column/alter", "compose-v2"),
+# Raw cases re-printed the way `docker compose logs` shows them: (scenario, case index, wrapper).
+WRAPPED: list[tuple[str, int, str]] = [
+    ("undefined-column/alter", 0, "compose-v2"),
+    ("inconsistent-history", 0, "compose-v1"),
+    ("migration-conflict", 0, "compose-v1-plain"),
+    ("node-not-found", 0, "compose-v2"),
+    ("non-nullable-field/not-null-violation", 0, "compose-up"),
+    ("schema-permission/create", 0, "compose-v2"),
+    ("lock-timeout/lock", 0, "compose-v1-plain"),
+    ("db-connection-refused", 0, "compose-up"),
+    ("db-host-unresolved/psycopg2", 0, "compose-v1"),
+    ("db-auth-failed/password", 1, "compose-db"),
+    ("undefined-column/server-log", 0, "compose-db"),
+    ("none/models-name-error", 0, "compose-v2"),
 ]
 
 
@@ -1512,13 +1782,13 @@ def driver_name(profile: str, backend: str) -> str:
 
 def produce(key: str, ctx: Context) -> list[Case]:
     scenario = SCENARIOS[key]
+    with lab_for(scenario, ctx) as lab:
+        cases = scenario.produce(lab)
     django_version = ".".join(django.__version__.split(".")[:2])
     source = (
         f"produced: {scenario.title} ({backend_name(scenario.backend, ctx)}, "
         f"Django {django_version}, {driver_name(driver_of(scenario), scenario.backend)})"
     )
-    with lab_for(scenario, ctx) as lab:
-        cases = scenario.produce(lab)
     return [replace(case, source=case.source or source) for case in cases]
 
 
@@ -1549,30 +1819,39 @@ def compose_lines(text: str, prefix: str, stamp: bool, colour: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-WRAPPERS: dict[str, tuple[str, Callable[[str], str]]] = {
+WRAPPERS: dict[str, tuple[str, str, Callable[[str], str]]] = {
     "compose-v2": (
         "`docker compose logs -t web` (Compose v2: `web-1  | ` prefix in colour, timestamps)",
+        "web",
         lambda text: compose_lines(text, "web-1  |", True, "36"),
     ),
     "compose-v1": (
         "`docker-compose logs web` (Compose v1: `web_1  | ` prefix in colour)",
+        "web",
         lambda text: compose_lines(text, "web_1  |", False, "36"),
     ),
     "compose-v1-plain": (
         "`docker-compose logs --no-color -t web` (Compose v1, timestamps, no colour)",
+        "web",
         lambda text: compose_lines(text, "web_1  |", True, ""),
     ),
     "compose-up": (
-        "`docker compose up` attached output of older Compose v2 (`lab-web-1  | ` prefix)",
+        "`docker compose up` output of Compose v2 before 2.21 (`lab-web-1  | ` prefix)",
+        "web",
         lambda text: compose_lines(text, "lab-web-1  |", False, "33"),
+    ),
+    "compose-db": (
+        "`docker compose logs -t db` (Compose v2: `db-1   | ` prefix in colour, timestamps)",
+        "db",
+        lambda text: compose_lines(text, "db-1   |", True, "33"),
     ),
 }
 
 
 def wrap(raw_id: str, case: Case, wrapper: str) -> Case:
-    how, fn = WRAPPERS[wrapper]
+    how, service, fn = WRAPPERS[wrapper]
     note = f"the text of {raw_id} as {how}; only the wrapping is added"
-    entities = {**case.entities, "service": "web"}
+    entities = {**case.entities, "service": service}
     return replace(case, text=fn(case.text), entities=entities, note=note)
 
 
@@ -1648,19 +1927,19 @@ def selected(only: list[str]) -> list[str]:
 
 def run_all(keys: list[str], ctx: Context) -> list[tuple[str, Case]]:
     numbered: list[tuple[str, Case]] = []
-    first_id: dict[str, str] = {}
+    ids: dict[tuple[str, int], str] = {}
     for key in keys:
         print(f"- {key}", file=sys.stderr, flush=True)
-        for case in produce(key, ctx):
+        for index, case in enumerate(produce(key, ctx)):
             check_case(key, case)
-            case_id = f"r{len(numbered) + 1:03d}"
-            first_id.setdefault(key, case_id)
-            numbered.append((case_id, case))
+            ids[key, index] = f"r{len(numbered) + 1:03d}"
+            numbered.append((ids[key, index], case))
     by_id = dict(numbered)
-    for key, wrapper in WRAPPED:
-        if key in first_id:
-            raw_id = first_id[key]
-            numbered.append((f"r{len(numbered) + 1:03d}", wrap(raw_id, by_id[raw_id], wrapper)))
+    for key, index, wrapper in WRAPPED:
+        if (key, index) in ids:
+            raw_id = ids[key, index]
+            wrapped = wrap(raw_id, by_id[raw_id], wrapper)
+            numbered.append((f"r{len(numbered) + 1:03d}", wrapped))
     return numbered
 
 
