@@ -6,8 +6,9 @@ The rules are those of Compose's own parser (compose-go `dotenv`):
   `NAME: value` (YAML style) is accepted too;
 - an unquoted value ends at the line's end or at ` #` (an inline comment), trailing blanks
   trimmed; `$VAR` and `${VAR}` in it are interpolated;
-- a single-quoted value is literal; a double-quoted one may span lines, understands the escapes
-  `\\n \\t \\r \\" \\\\ \\$` and is interpolated;
+- a quoted value may span lines, and a backslash escapes its quote; a single-quoted value is
+  otherwise literal; a double-quoted one understands the escapes `\\n \\t \\r \\" \\\\ \\$`
+  and is interpolated;
 - a bare `NAME` takes its value from the environment, and is left out when that has none.
 
 Interpolation looks a name up first among the variables defined above it in the same file, then
@@ -138,23 +139,36 @@ def _value(text: str, pos: int, lookup: Lookup) -> tuple[str | None, int, str]:
         raw = text[pos:end].split(" #", 1)[0].rstrip()
         value, problem = interpolate(raw, lookup)
         return value, end, problem
-    close = _closing_quote(text, pos)
-    if close < 0:
+    quoted = _quoted(text, pos)
+    if quoted is None:
         return None, _line_end(text, pos), "unterminated quoted value"
-    inner = text[pos + 1 : close]
+    inner, end = quoted
     if quote == "'":
-        return inner, close + 1, ""
+        return inner, end, ""
     value, problem = interpolate(unescape(inner), lookup)
-    return value, close + 1, problem
+    return value, end, problem
 
 
-def _closing_quote(text: str, start: int) -> int:
-    """The index of the quote that closes the one at `start` (not backslash-escaped), or -1."""
-    quote = text[start]
-    pos = text.find(quote, start + 1)
-    while pos > 0 and text[pos - 1] == "\\":
-        pos = text.find(quote, pos + 1)
-    return pos
+def _quoted(text: str, start: int) -> tuple[str, int] | None:
+    """The text inside the quote at `start` and the position after its closing quote.
+
+    A backslash escapes the next character: an escaped quote loses its backslash, any other
+    escape is kept for `unescape`. None when the quote is not closed.
+    """
+    quote, escaped = text[start], False
+    chars: list[str] = []
+    for index in range(start + 1, len(text)):
+        char = text[index]
+        if escaped:
+            escaped = False
+            chars.append(char if char == quote else "\\" + char)
+        elif char == "\\":
+            escaped = True
+        elif char == quote:
+            return "".join(chars), index + 1
+        else:
+            chars.append(char)
+    return None
 
 
 def unescape(value: str) -> str:

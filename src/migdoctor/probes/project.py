@@ -2,9 +2,10 @@
 
 The root is the folder given with `--project DIR`, else the nearest folder, from the current one
 upwards, that holds `manage.py`, `src/manage.py` or a compose file. `manage.py` is the one given
-with `--manage`, else `src/manage.py` (the guide's layout), else `./manage.py`. The apps are
-found by walking the folder of `manage.py` (the root when there is none) for `migrations/`
-folders, without importing Django.
+with `--manage`, else `src/manage.py` (the guide's layout), else `./manage.py`, else the only
+`*/manage.py` one folder down (`backend/manage.py`). The apps are found by walking the folder
+of `manage.py` (the root when there is none) for `migrations/` folders, without importing
+Django.
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ def _outer_root(folder: Path) -> Path:
 
 
 def find_manage_py(root: Path, manage: str | Path | None = None) -> Path | None:
-    """`--manage` (relative to the root), else `src/manage.py`, else `manage.py`, else None."""
+    """`--manage` (relative to the root), else `src/manage.py`, else `manage.py`, else the only
+    `*/manage.py` one folder down, else None."""
     if manage is not None:
         path = Path(manage) if Path(manage).is_absolute() else root / manage
         if not path.is_file():
@@ -125,7 +127,18 @@ def find_manage_py(root: Path, manage: str | Path | None = None) -> Path | None:
                 f"give the path of manage.py, absolute or relative to {root}",
             )
         return path
-    return next((root / c for c in MANAGE_CANDIDATES if (root / c).is_file()), None)
+    found = next((root / c for c in MANAGE_CANDIDATES if (root / c).is_file()), None)
+    return found or _only_manage_py_below(root)
+
+
+def _only_manage_py_below(root: Path) -> Path | None:
+    """`backend/manage.py` and the like: the one `*/manage.py`, when there is exactly one."""
+    try:
+        folders = [e.path for e in os.scandir(root) if e.is_dir() and e.name[0] not in "._"]
+    except OSError:
+        return None
+    found = [Path(f, "manage.py") for f in folders if Path(f, "manage.py").is_file()]
+    return found[0] if len(found) == 1 else None
 
 
 def find_env_files(root: Path) -> tuple[Path, ...]:
