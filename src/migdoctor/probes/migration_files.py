@@ -113,6 +113,8 @@ class MigrationFile:
 
 def dotted(node: ast.expr) -> str | None:
     """`models.deletion.CASCADE` for an attribute chain on a name, else None."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"  # the usual `models.CharField`, quickly
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -130,14 +132,12 @@ def to_value(node: ast.expr) -> object:
     if isinstance(node, ast.Call):
         return to_call(node)
     if isinstance(node, (ast.Tuple, ast.List)):
-        return tuple([to_value(item) for item in node.elts])
+        return tuple(map(to_value, node.elts))
     if isinstance(node, ast.Dict):
-        return {
-            to_value(k) if k is not None else None: to_value(v)
-            for k, v in zip(node.keys, node.values, strict=True)
-        }
+        keys = [None if k is None else to_value(k) for k in node.keys]
+        return dict(zip(keys, map(to_value, node.values), strict=True))
     if isinstance(node, ast.Set):
-        return frozenset(to_value(item) for item in node.elts)
+        return frozenset(map(to_value, node.elts))
     name = dotted(node)
     if name is not None:
         return Ref(name)
@@ -150,23 +150,24 @@ def to_value(node: ast.expr) -> object:
 def to_call(node: ast.Call) -> Call:
     path = dotted(node.func) or ast.unparse(node.func)
     kwargs = {kw.arg: to_value(kw.value) for kw in node.keywords if kw.arg is not None}
-    args = tuple([to_value(arg) for arg in node.args])
-    return Call(path.rpartition(".")[2], path, args, kwargs)
+    return Call(path.rpartition(".")[2], path, tuple(map(to_value, node.args)), kwargs)
 
 
 def to_operation(node: ast.expr) -> Operation | None:
     """`migrations.AddField(...)` as an `Operation`; None when it is not a call."""
     if not isinstance(node, ast.Call):
         return None
-    path = dotted(node.func) or ast.unparse(node.func)
-    kind = path.rpartition(".")[2]
-    names = _PARAMS.get(kind) or tuple(f"arg{i}" for i in range(len(node.args)))
-    pairs = list(zip(names, node.args, strict=False))
-    pairs += [(kw.arg, kw.value) for kw in node.keywords if kw.arg is not None]
-    args = {
-        name: _operation_list(value) if name in _NESTED else to_value(value)
-        for name, value in pairs
-    }
+    func = node.func
+    kind = func.attr if isinstance(func, ast.Attribute) else dotted(func) or ast.unparse(func)
+    args: dict[str, object] = {}
+    if node.args:
+        names = _PARAMS.get(kind) or tuple(f"arg{i}" for i in range(len(node.args)))
+        for name, value in zip(names, node.args, strict=False):
+            args[name] = _operation_list(value) if name in _NESTED else to_value(value)
+    for keyword in node.keywords:
+        param, value = keyword.arg, keyword.value
+        if param is not None:
+            args[param] = _operation_list(value) if param in _NESTED else to_value(value)
     return Operation(kind, args, node.lineno)
 
 

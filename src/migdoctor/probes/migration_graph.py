@@ -29,6 +29,7 @@ from migdoctor.probes.migration_files import (
 )
 
 _SPECIAL = ("__first__", "__latest__")
+_DIGITS = re.compile(r"\d+")
 
 
 class Edge(NamedTuple):
@@ -292,33 +293,36 @@ def _components(nodes: list[NodeKey], succ: Mapping[NodeKey, list[NodeKey]]) -> 
     stack: list[NodeKey] = []
     on_stack: set[NodeKey] = set()
     found: list[list[NodeKey]] = []
-    for root in nodes:
-        if root in index:
-            continue
+    for root in (n for n in nodes if n not in index):
+        work = [(root, iter(succ[root]))]
         index[root] = low[root] = len(index)
         stack.append(root)
         on_stack.add(root)
-        work = [(root, iter(succ[root]))]
         while work:
             node, pending = work[-1]
             nxt = next(pending, None)
-            if nxt is not None and nxt not in index:
-                index[nxt] = low[nxt] = len(index)
-                stack.append(nxt)
-                on_stack.add(nxt)
-                work.append((nxt, iter(succ[nxt])))
-            elif nxt is not None:
-                low[node] = min(low[node], index[nxt]) if nxt in on_stack else low[node]
-            else:
+            if nxt is None:
                 work.pop()
                 if work:
                     low[work[-1][0]] = min(low[work[-1][0]], low[node])
                 if low[node] == index[node]:
-                    component = stack[stack.index(node) :]
-                    del stack[stack.index(node) :]
-                    on_stack.difference_update(component)
-                    found.append(sorted(component))
+                    found.append(_pop_component(node, stack, on_stack))
+            elif nxt not in index:
+                work.append((nxt, iter(succ[nxt])))
+                index[nxt] = low[nxt] = len(index)
+                stack.append(nxt)
+                on_stack.add(nxt)
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
     return found
+
+
+def _pop_component(root: NodeKey, stack: list[NodeKey], on_stack: set[NodeKey]) -> list[NodeKey]:
+    component: list[NodeKey] = []
+    while not component or component[-1] != root:
+        component.append(stack.pop())
+        on_stack.discard(component[-1])
+    return sorted(component)
 
 
 def _cycle_path(component: list[NodeKey], succ: Mapping[NodeKey, list[NodeKey]]) -> list[NodeKey]:
@@ -434,18 +438,22 @@ def cycle_findings(graph: MigrationGraph) -> list[ProbeFinding]:
 
 
 def _number(name: str) -> str:
-    digits = len(name) - len(name.lstrip("0123456789"))
-    return name[:digits]
+    """The leading digits of a migration name: `0042` of `0042_book_isbn`."""
+    match = _DIGITS.match(name)
+    return match.group() if match else ""
 
 
 def duplicate_numbers(files: Iterable[MigrationFile]) -> list[ProbeFinding]:
     """Two migrations of one app with the same number (a squash and what it replaces excepted)."""
     groups: dict[tuple[str, str], list[MigrationFile]] = {}
     for migration in files:
-        if _number(migration.name):
-            groups.setdefault((migration.app_label, _number(migration.name)), []).append(migration)
+        number = _number(migration.name)
+        if number:
+            groups.setdefault((migration.app_label, number), []).append(migration)
     findings = []
     for (app, number), group in sorted(groups.items()):
+        if len(group) < 2:
+            continue
         replaced = {key for migration in group for key in migration.replaces}
         clash = sorted((m for m in group if m.key not in replaced), key=lambda m: m.name)
         if len(clash) > 1:
