@@ -20,7 +20,7 @@ In order:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
@@ -138,22 +138,38 @@ def resolve_targets(
     named: Sequence[str] = (),
     compose_files: Sequence[str | Path] = (),
 ) -> Resolution:
-    """The targets to probe, in order (see the module's docstring)."""
+    """The targets to probe, in order (see the module's docstring).
+
+    Given URLs that cannot be read raise `MigdoctorError`; discovered ones become notes.
+    """
     explicit = [parse_url(database_url)] if database_url else []
     explicit += [parse_named(spec) for spec in named]
     if explicit:
         _check_unique(explicit)
         return Resolution(tuple(explicit))
-    found: list[Target] = []
-    if environ.get("DATABASE_URL"):
-        found.append(parse_url(environ["DATABASE_URL"], "env", "DATABASE_URL in the environment"))
+    env, notes = _discovered(lambda: (_env_target(environ), ()))
     if root is None:
-        return Resolution(tuple(found))
+        return Resolution(tuple(t for t in (env,) if t), notes)
     compose = read_db_service(root, environ, compose_files)
-    local, notes = local_target(root, environ, compose)
+    local, local_notes = _discovered(lambda: local_target(root, environ, compose))
     docker, docker_notes = docker_target(compose)
-    found += [t for t in (local, docker) if t is not None]
-    return Resolution(tuple(found), (*notes, *docker_notes, *_same(local, docker)))
+    found = tuple(t for t in (env, local, docker) if t is not None)
+    return Resolution(found, (*notes, *local_notes, *docker_notes, *_same(local, docker)))
+
+
+def _discovered(
+    resolve: Callable[[], tuple[Target | None, tuple[str, ...]]],
+) -> tuple[Target | None, tuple[str, ...]]:
+    """A discovered target, or a note saying why its settings cannot be read."""
+    try:
+        return resolve()
+    except MigdoctorError as exc:
+        return None, (exc.message,)
+
+
+def _env_target(environ: Mapping[str, str]) -> Target | None:
+    url = environ.get("DATABASE_URL")
+    return parse_url(url, "env", "DATABASE_URL in the environment") if url else None
 
 
 def _check_unique(targets: Sequence[Target]) -> None:
@@ -261,14 +277,15 @@ def local_target(
 ) -> tuple[Target | None, tuple[str, ...]]:
     """What `python src/manage.py` run here connects to: `.env`, the environment winning."""
     dotenv = read_env_file(root / ".env", environ)
-    values = {**dotenv.values, **{k: v for k, v in environ.items() if k.startswith("POSTGRES_")}}
-    if not any(k.startswith("POSTGRES_") for k in values) and "DATABASE_URL" not in values:
-        return None, ()
-    origin = ".env" if dotenv.exists else "the environment"
-    if "DATABASE_URL" in values and not any(k.startswith("POSTGRES_") for k in values):
-        target = parse_url(values["DATABASE_URL"], "local", f"DATABASE_URL in {origin}")
-    else:
-        target = _from_postgres_vars(values, f"POSTGRES_* in {origin}")
+    shell = {k: v for k, v in environ.items() if k.startswith("POSTGRES_")}
+    in_file = any(k.startswith("POSTGRES_") for k in dotenv.values)
+    if not (in_file or shell):
+        if "DATABASE_URL" not in dotenv.values:
+            return None, ()
+        return _as_seen_from_here(parse_url(dotenv.values["DATABASE_URL"], "local",
+                                            "DATABASE_URL in .env"), db)  # fmt: skip
+    origin = " and ".join(o for o, used in ((".env", in_file), ("the environment", shell)) if used)
+    target = _from_postgres_vars({**dotenv.values, **shell}, f"POSTGRES_* in {origin}")
     return _as_seen_from_here(target, db)
 
 
