@@ -53,7 +53,7 @@ def _text_chunks(stream: BinaryIO) -> Iterator[str]:
     """Decoded blocks that end on a line boundary (or at the cut of an overlong line)."""
     first = stream.read(BLOCK)
     # PowerShell's `>` writes UTF-16 with a byte order mark; everything else is taken as UTF-8.
-    encoding = "utf-16" if first[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8"
+    encoding = "utf-16" if _is_utf16(first) else "utf-8"
     if encoding == "utf-8":
         _refuse_binary(first)
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
@@ -70,6 +70,14 @@ def _text_chunks(stream: BinaryIO) -> Iterator[str]:
     pending += decoder.decode(b"", final=True)
     if pending:
         yield pending
+
+
+def _is_utf16(block: bytes) -> bool:
+    """A UTF-16 byte order mark followed by text that is mostly ASCII (so every other byte 0)."""
+    if block[:2] not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return False
+    sample = block[2:402]
+    return sample.count(0) >= len(sample) // 3
 
 
 def _refuse_binary(block: bytes) -> None:

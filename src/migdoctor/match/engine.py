@@ -18,6 +18,9 @@ MAX_LINE = 4096  # longer lines are matched on a window around their signal: bou
 MAX_EVIDENCE = 3
 CONTEXT_TOKENS = ("pplying", "compose")
 Library = KnowledgeBase | list[Playbook]
+# Lines printed by other frameworks' database layers; the same SQL error there is theirs.
+FOREIGN_LINES = ("pg::", "sqlalchemy.exc.", "sqlstate[", "activerecord::", "illuminate\\",
+                 "org.postgresql.", "liquibase.", "org.flywaydb.", "prisma:", "sequelize")
 SMALL = 64 << 10  # up to this size a paste is scanned with plain finds; logs with one regex
 
 
@@ -96,6 +99,8 @@ class Scanner:
         nxt_end = chunk.find("\n", end + 1)
         nxt = Line(no + 1, clean_line(chunk[end + 1:nxt_end if nxt_end >= 0 else None])[0])
         joined = joined_with_next(line, nxt) if end < len(chunk) else None
+        if any(marker in low for marker in FOREIGN_LINES):
+            return  # another framework's driver printed this line: not Django's problem
         hits = self._hits(line.text, low)
         if joined:
             # A wrapped line may hold a weaker reading alone and the full one when joined.
