@@ -484,7 +484,7 @@ def read_cache(path: str | Path) -> ParseCache:
     It is a pickle: keep it in the user's own cache folder, never in a project.
     """
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb") as handle, _collector_paused():
             cache = pickle.load(handle)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
         return {}
