@@ -353,6 +353,12 @@ build_rootfs() {
     run chroot "$dir" /usr/bin/env -i PATH="$IMAGE_PATH" pg_dropcluster 15 main || true
     rm -rf "$dir/var/lib/postgresql/15" "$dir/etc/postgresql/15"
     run chroot "$dir" /usr/bin/env -i PATH="$IMAGE_PATH" apt-get clean
+    # Every container under the vfs driver is a full copy of the image, made on `up` and deleted
+    # on `down`: fewer files and bytes make both faster. PostgreSQL's JIT (LLVM, bitcode) goes:
+    # without its provider PostgreSQL simply runs without JIT. Django's .po sources go (.mo stay).
+    rm -rf "$dir"/usr/lib/postgresql/15/lib/bitcode "$dir"/usr/lib/postgresql/15/lib/llvmjit*.so
+    rm -f "$dir"/usr/lib/x86_64-linux-gnu/libLLVM-*.so* "$dir"/usr/lib/x86_64-linux-gnu/libz3.so*
+    find "$dir/opt/venv" -name '*.po' -delete
     rm -f "$dir$chroot_ca"
     : >"$dir/etc/resolv.conf"
     rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/usr/share/doc/* \
@@ -425,14 +431,18 @@ ensure_image() {
 main() {
     [[ $(id -u) == 0 ]] || { echo "docker-up.sh: FAILED: must run as root" >&2; exit 1; }
     mkdir -p "$LAB_LOG_DIR" "$(dirname "$LOCK_FILE")"
-    printf '\n######## docker-up.sh %s ########\n' "$(date -Is)" >>"$STEP_LOG"
     trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
     trap cleanup EXIT
     trap 'fail "interrupted"' INT TERM
 
+    # One docker-up.sh at a time on this machine (tests, CI and people may start it together).
     STEP="waiting for the lab lock $LOCK_FILE"
     exec 9>"$LOCK_FILE"
-    flock -w 1800 9 || fail "another docker-up.sh kept the lock for 30 minutes"
+    if ! flock -n 9; then
+        say "another docker-up.sh is running; waiting for it"
+        flock -w 1800 9 || fail "another docker-up.sh kept the lock for 30 minutes"
+    fi
+    printf '\n######## docker-up.sh %s (pid %s) ########\n' "$(date -Is)" "$$" >>"$STEP_LOG"
 
     install_packages
     install_compose_v2
