@@ -86,9 +86,10 @@ def _forms(verb: str, args: tuple[str, ...], w: Where) -> tuple[tuple[str, ...],
 
 
 def ranked(options: tuple[Option, ...], entities: dict[str, str]) -> list[Option]:
-    """Complete options before those missing an entity; safer before riskier; else as written."""
-    def key(option: Option) -> tuple[bool, int]:
-        gaps = any(command(s, entities).missing for s in option.steps)
-        return gaps, RISK_ORDER[option.risk]
+    """Safer before riskier; within a risk, complete options before those missing an entity;
+    otherwise the order the playbook gives."""
+    def key(option: Option) -> tuple[int, bool]:
+        gaps = any(command(s, entities).missing for s in option.steps if s.verb != "note")
+        return RISK_ORDER[option.risk], gaps
 
     return sorted(options, key=key)

@@ -26,10 +26,10 @@ COMPOSE_ARG = re.compile(r"\s*(-[\w-]+(?:[= ](?:\S+=\S*|/\S*|\d\S*))?|\S+)")
 # Weaker than an `Applying` line: migrations and apps named in prose or in the command run.
 MENTIONS = re.compile(
     r"(?P<app>\b[A-Za-z_]\w*)[.:](?P<migration>\d{4}(?:_\w+)?)\b"
-    r"|\bmigrations?\b[^\n]{0,30}?\b(?P<migration__2>\d{4}(?:_\w+)?)\b"
+    r"|\bmigration(?: of)?(?: file)?[ \t]+`?(?P<migration__2>\d{4}(?:_\w+)?)\b"
     r"|\b(?P<migration__3>\d{4}_[A-Za-z]\w*)\b"
-    r"|manage\.py\s+(?:makemigrations|migrate|sqlmigrate|showmigrations|squashmigrations)"
-    r"\s+(?P<app__2>[A-Za-z_][\w.]*)"
+    r"|manage\.py[ \t]+(?:makemigrations|migrate|sqlmigrate|showmigrations|squashmigrations)"
+    r"[ \t]+(?P<app__2>[A-Za-z_][\w.]*)"
 )
 REACH = 400  # lines: an `Applying` line or a command further back belongs to another run
 BUCKET = 8192  # markers are remembered per 8 KiB of input: bounded work on a log of any size

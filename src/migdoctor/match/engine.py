@@ -35,7 +35,7 @@ class _Group:
     first: Line
     offset: int  # byte offset of the first hit in the input, for its surroundings
     patterns: set[int] = field(default_factory=set)
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[tuple[float, Evidence]] = field(default_factory=list)  # strongest kept
 
 
 @dataclass(frozen=True)
@@ -132,10 +132,7 @@ class Scanner:
                 self.groups[key] = group
             group.weight = max(group.weight, hit.weight)
             group.patterns.add(hit.pattern)
-            if len(group.evidence) < MAX_EVIDENCE and all(
-                e.line != line.no for e in group.evidence
-            ):
-                group.evidence.append(Evidence(line.no, line.text.strip()[:300]))
+            _keep(group.evidence, hit.weight, Evidence(line.no, line.text.strip()[:300]))
 
     def findings(self) -> list[Finding]:
         """Distinct findings, confident ones only, strongest and earliest first."""
@@ -149,7 +146,7 @@ class Scanner:
                 entities = dict(group.entities)
                 self._bind_context(group, entities)
                 out.append(Finding(group.playbook, confidence, entities,
-                                   tuple(group.evidence), group.rejected))
+                                   _evidence(group), group.rejected))
         out.sort(key=lambda f: (-f.confidence, f.evidence[0].line if f.evidence else 0))
         return out
 
@@ -168,6 +165,19 @@ class Scanner:
             value = normalize_value("service", service)
             if validate("service", value) is None:
                 entities["service"] = value
+
+
+def _keep(kept: list[tuple[float, Evidence]], weight: float, evidence: Evidence) -> None:
+    """Keep the strongest few lines: the error line itself beats secondary lines."""
+    if any(e.line == evidence.line for _, e in kept):
+        return
+    kept.append((weight, evidence))
+    if len(kept) > MAX_EVIDENCE:
+        kept.remove(min(kept, key=lambda item: (item[0], -item[1].line)))
+
+
+def _evidence(group: _Group) -> tuple[Evidence, ...]:
+    return tuple(sorted((e for _, e in group.evidence), key=lambda e: e.line))
 
 
 def _strength(hits: list[_Hit]) -> tuple[float, int]:
@@ -251,8 +261,6 @@ def _merge_subsets(groups: list[_Group]) -> list[_Group]:
         home.patterns |= group.patterns
         if group.first.no < home.first.no:
             home.first, home.offset = group.first, group.offset
-        for evidence in group.evidence:
-            if len(home.evidence) < MAX_EVIDENCE and evidence not in home.evidence:
-                home.evidence.append(evidence)
-        home.evidence.sort(key=lambda e: e.line)
+        for weight, evidence in group.evidence:
+            _keep(home.evidence, weight, evidence)
     return kept

@@ -20,7 +20,11 @@ def fuzzy_findings(text: str, playbooks: list[Playbook]) -> list[Finding]:
         if playbook.match is not None:
             for example in playbook.match.examples:
                 for example_line in example.splitlines():
-                    if len(example_line.strip()) >= 25:
+                    low = example_line.lower()
+                    # Only an example's key lines: a bare command or a frame says nothing.
+                    if len(example_line.strip()) >= 25 and any(
+                        s.lower() in low for s in playbook.match.signals
+                    ):
                         choices.append(example_line.strip())
                         owners.append(playbook)
     best: tuple[float, Playbook, Evidence] | None = None

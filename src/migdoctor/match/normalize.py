@@ -13,6 +13,7 @@ TIMESTAMP = re.compile(
     r"|^\s{0,4}#\d{1,4} \d{1,5}\.\d{1,3} "  # BuildKit step counters: `#8 12.34 `
 )
 QUOTE = re.compile(r"^\s{0,4}(?:>\s?)+")
+BOX = re.compile(r"^\s*[│┃║|]\s?|\s?[│┃║]\s*$")  # borders of boxed terminal UIs
 FENCE = re.compile(r"^\s{0,4}(?:```|~~~)\w*\s*$")
 WRAP_MIN = 60  # a line at least this long that ends mid-word may have been wrapped by a terminal
 
@@ -35,6 +36,8 @@ def clean_line(raw: str) -> tuple[str, str]:
         text = text[prefix.end():]
     text = TIMESTAMP.sub("", text, count=1)
     text = QUOTE.sub("", text, count=1)
+    if "│" in text or "┃" in text or "║" in text:
+        text = BOX.sub("", text)
     if FENCE.match(text):
         return "", service
     return text, service
