@@ -31,6 +31,11 @@ MENTIONS = re.compile(
     r"|manage\.py[ \t]+(?:makemigrations|migrate|sqlmigrate|showmigrations|squashmigrations)"
     r"[ \t]+(?P<app__2>[A-Za-z_][\w.]*)"
 )
+# libpq names the server it tried: `connection to server at "db" (172.18.0.2), port 5432 failed`.
+SERVER = re.compile(
+    r'connection to server at "(?P<host>[^"\s]{1,253})"(?: \([^)\s]{1,45}\))?,'
+    r" port (?P<port>\d{1,5})"
+)
 REACH = 400  # lines: an `Applying` line or a command further back belongs to another run
 BUCKET = 8192  # markers are remembered per 8 KiB of input: bounded work on a log of any size
 NEAR = 4  # buckets each side of a hit that count as its surroundings
@@ -44,6 +49,7 @@ class Context:
     applying: list[tuple[int, str, str]] = field(default_factory=list)
     services: list[tuple[int, str]] = field(default_factory=list)
     mentions: list[tuple[int, str, str]] = field(default_factory=list)  # line, entity, value
+    servers: list[tuple[int, str, str]] = field(default_factory=list)  # line, host, port
 
     def observe(self, lowered: str, base: int) -> None:
         """Note where markers occur in a chunk that starts at byte `base` of the input."""
@@ -64,6 +70,9 @@ class Context:
         applying = APPLYING.search(text)
         if applying:
             self.applying.append((no, applying["app_label"], applying["migration"]))
+        server = SERVER.search(text)
+        if server:
+            self.servers.append((no, server["host"], server["port"]))
         command = COMPOSE_COMMAND.search(text)
         service = _service_of(command["rest"]) if command else ""
         if service:
@@ -87,6 +96,10 @@ class Context:
     def applying_before(self, no: int) -> tuple[str, str] | None:
         """The migration being applied when line `no` was printed."""
         return _nearest_before(self.applying, no)
+
+    def server_near(self, no: int) -> tuple[str, str] | None:
+        """The server libpq named on or before line `no`."""
+        return _nearest_before(self.servers, no)
 
     def service_before(self, no: int) -> str:
         found = _nearest_before([(line, s, "") for line, s in self.services], no)

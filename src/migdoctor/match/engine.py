@@ -16,7 +16,7 @@ from migdoctor.model import Evidence, Finding, Playbook
 MIN_CONFIDENCE = 0.5
 MAX_LINE = 4096  # longer lines are matched on a window around their signal: bounded time
 MAX_EVIDENCE = 3
-CONTEXT_TOKENS = ("pplying", "compose")
+CONTEXT_TOKENS = ("pplying", "compose", "connection to server at")
 Library = KnowledgeBase | list[Playbook]
 # Lines printed by other frameworks' database layers; the same SQL error there is theirs.
 FOREIGN_LINES = ("pg::", "sqlalchemy.exc.", "sqlstate[", "activerecord::", "illuminate\\",
@@ -94,7 +94,7 @@ class Scanner:
         text, service = clean_line(chunk[start:end])
         line = Line(no, _window(text), service)
         low = line.text.lower()
-        if "pplying" in low or "compose" in low:
+        if any(token in low for token in CONTEXT_TOKENS):
             self.context.observe_line(no, line.text)
         nxt_end = chunk.find("\n", end + 1)
         nxt = Line(no + 1, clean_line(chunk[end + 1:nxt_end if nxt_end >= 0 else None])[0])
@@ -156,6 +156,10 @@ class Scanner:
         wants_both = "app_label" in declared and "migration" in declared
         if applying and wants_both and not {"app_label", "migration"} & entities.keys():
             entities["app_label"], entities["migration"] = applying
+        server = self.context.server_near(group.first.no)
+        for name, value in zip(("host", "port"), server or (), strict=False):
+            if name in declared and name not in entities:
+                _set_valid(entities, declared[name].type, name, value)
         for name in ("app_label", "migration"):
             if name in declared and name not in entities:
                 _set_valid(entities, declared[name].type, name,
