@@ -113,7 +113,7 @@ def test_manage_option(tmp_path: Path) -> None:
 def test_errors(tmp_path: Path, kwargs: dict[str, str], message: str, hint: str) -> None:
     given = {k: str(tmp_path / v) if k != "manage" else v for k, v in kwargs.items()}
     with pytest.raises(MigdoctorError) as caught:
-        discover_project(**given)  # type: ignore[arg-type]
+        discover_project(**given)
     assert caught.value.message == message.format(tmp=tmp_path)
     assert caught.value.hint == hint.format(tmp=tmp_path)
     assert caught.value.exit_code == 2
