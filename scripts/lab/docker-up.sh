@@ -43,6 +43,7 @@ APT_OPTS=(-q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Use-Pty=0)
 START=$SECONDS
 STEP="starting"
 ROOTFS=""
+LAST_RUN=""
 TMP_DIRS=()
 POLICY_RC_CREATED=0
 
@@ -58,6 +59,8 @@ fail() {
 on_err() {
     local rc=$1 line=$2 cmd=$3
     trap - ERR
+    # A failure inside run() names run's own line: name the command it ran instead.
+    [[ $cmd == *'"$@"'* ]] && cmd=$LAST_RUN
     if [[ -s $STEP_LOG ]]; then
         {
             echo "---- last lines of $STEP_LOG ----"
@@ -83,8 +86,21 @@ cleanup() {
 
 # Run a noisy command with its output in the step log.
 run() {
+    LAST_RUN="$*"
     printf '\n$ %s\n' "$*" >>"$STEP_LOG"
     "$@" </dev/null >>"$STEP_LOG" 2>&1
+}
+
+# Run a command (through `run`) up to 3 times: apt and the network may be busy for a moment.
+retry() {
+    local try
+    for try in 1 2 3; do
+        if run "$@"; then
+            return 0
+        fi
+        ((try < 3)) && { say "retrying in $((try * 10))s: $*"; sleep $((try * 10)); }
+    done
+    on_err 1 "${BASH_LINENO[0]}" "$* (3 tries)"
 }
 
 step() {
@@ -142,8 +158,8 @@ install_packages() {
         chmod 0755 /usr/sbin/policy-rc.d
         POLICY_RC_CREATED=1
     fi
-    run apt-get "${APT_OPTS[@]}" update
-    run apt-get "${APT_OPTS[@]}" install --no-install-recommends "${need[@]}"
+    retry apt-get "${APT_OPTS[@]}" update
+    retry apt-get "${APT_OPTS[@]}" install --no-install-recommends "${need[@]}"
     if [[ $POLICY_RC_CREATED == 1 ]]; then
         rm -f /usr/sbin/policy-rc.d
         POLICY_RC_CREATED=0
@@ -193,9 +209,9 @@ EOF
             -o "Dir::Cache::srcpkgcache="
             -o "APT::Sandbox::User=root"
         )
-        run apt-get -q "${apt_alt[@]}" update
+        retry apt-get -q "${apt_alt[@]}" update
         pushd "$tmp" >/dev/null
-        run apt-get -q "${apt_alt[@]}" download docker-compose
+        retry apt-get -q "${apt_alt[@]}" download docker-compose
         popd >/dev/null
         local fetched
         fetched=$(find "$tmp" -maxdepth 1 -name 'docker-compose_*.deb' -print -quit)
