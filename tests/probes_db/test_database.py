@@ -240,6 +240,15 @@ def test_host_unresolved(role: Role, lab_db: str) -> None:
     assert_secret_free(finding, role.password)
 
 
+def test_host_name_that_cannot_be_encoded(role: Role, lab_db: str) -> None:
+    finding = fail(role.target(lab_db, host="db..compose"))
+    assert (finding.label, finding.message) == (
+        "db-host-unresolved",
+        f"cli (postgresql://{role.name}:***@db..compose:5432/{lab_db}): encoding with 'idna' "
+        "codec failed (UnicodeError: label empty or too long)",
+    )
+
+
 def test_database_missing(role: Role) -> None:
     name = unique("mdprobe_missing")
     finding = fail(role.target(name))

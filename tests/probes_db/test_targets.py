@@ -83,6 +83,11 @@ def test_password_never_shown() -> None:
         "source='--database-url', params=(('sslmode', 'require'),), container=False)"
     )
     assert SECRET in target.dsn()
+    assert target.as_dict() == {
+        "name": "cli", "url": "postgresql://app:***@h:6543/shop?sslmode=require", "host": "h",
+        "port": 6543, "dbname": "shop", "user": "app", "password_set": True,
+        "source": "--database-url", "params": {"sslmode": "require"}, "container": False,
+    }  # fmt: skip
 
 
 def project(root: Path, dotenv: str | None, compose: str | None) -> Path:

@@ -176,7 +176,7 @@ def probe(
         with connect(target, timeout, statement_timeout) as conn:
             phase = "read"
             return snapshot(conn, target)
-    except (psycopg.Error, OSError) as exc:
+    except (psycopg.Error, OSError, ValueError) as exc:  # ValueError: a host name idna refuses
         return classify(exc, target, phase)
 
 
@@ -251,7 +251,7 @@ def _ident(name: str) -> str:
 
 _LABELS: Final = (  # (label, pattern), first match wins
     ("db-host-unresolved", r"resolve host|translate host name|name or service not known|"
-     r"nodename nor servname|name resolution|no address associated"),
+     r"nodename nor servname|name resolution|no address associated|'idna' codec"),
     ("db-missing", r'database "[^"]*" does not exist'),
     ("db-auth-failed", r"authentication failed|role \"[^\"]*\" does not exist|pg_hba\.conf|"
      r"no password supplied|permission denied for database|connect privilege"),

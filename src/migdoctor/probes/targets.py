@@ -72,8 +72,15 @@ class Target:
         dbname = quote(self.dbname, safe="")
         return f"postgresql://{login}@{host}:{self.port}/{dbname}" + (f"?{query}" if query else "")
 
+    def as_dict(self) -> dict[str, object]:
+        """For `--json`: every field but the password, which is only said to be set or not."""
+        return {"name": self.name, "url": self.redacted(), "host": self.host, "port": self.port,
+                "dbname": self.dbname, "user": self.user, "password_set": bool(self.password),
+                "source": self.source, "params": dict(self.params),
+                "container": self.container}  # fmt: skip
+
     def __str__(self) -> str:
-        return f"{self.name}: {self.redacted()} ({self.source})" if self.source else self.name
+        return f"{self.name}: {self.redacted()}" + (f" ({self.source})" if self.source else "")
 
 
 @dataclass(frozen=True)
