@@ -1,9 +1,6 @@
 """Which databases to probe, by name: the one given, the environment's, the local one, Docker's.
 
-In order:
-
-- `cli`: `--database-url URL`; then each `--database NAME=URL`. Given any of them, only these
-  are probed.
+- `cli`: `--database-url URL`; then each `--database NAME=URL`. Given any, only these count.
 - `env`: `DATABASE_URL` in the environment.
 - `local`: the database a `python src/manage.py ...` run on this machine uses: `POSTGRES_*` (or
   `DATABASE_URL`) of the project's `.env`, the environment's `POSTGRES_*` winning. A host that
@@ -210,8 +207,11 @@ class DbService:
         """How the other services reach it, and how this machine does."""
         if self.host_network:
             return f"network_mode: host, {self.host_ip}:{self.port} inside Compose and here"
-        inside = f"{self.name}:{self.env.get('PGPORT') or DEFAULT_PORT}"
-        return f"{inside} inside Compose, published as {self.host_ip}:{self.port} here"
+        return f"{self.inside} inside Compose, published as {self.host_ip}:{self.port} here"
+
+    @property
+    def inside(self) -> str:
+        return f"{self.name}:{_port(self.env.get('PGPORT'))}"
 
 
 def read_db_service(
@@ -254,14 +254,18 @@ def _service_env(
 def _host_port(service: ServiceConfig, env: Mapping[str, str]) -> tuple[int | None, str]:
     """The port (and address) the host reaches the service's PostgreSQL on; None: not at all."""
     if service.network_mode == "host":
-        port = env.get("PGPORT") or env.get("POSTGRES_PORT") or str(DEFAULT_PORT)
-        return (int(port) if port.isdigit() else DEFAULT_PORT), LOOPBACK
-    inside = int(env.get("PGPORT", "").strip() or DEFAULT_PORT)
+        return _port(env.get("PGPORT") or env.get("POSTGRES_PORT")), LOOPBACK
+    inside = _port(env.get("PGPORT"))
     for mapping in service.ports:
         if mapping.target == inside and mapping.published and mapping.protocol == "tcp":
             loopback = mapping.host_ip in ("", "0.0.0.0", "::", "127.0.0.1")
             return mapping.published, LOOPBACK if loopback else mapping.host_ip
     return None, LOOPBACK
+
+
+def _port(value: str | None) -> int:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else DEFAULT_PORT
 
 
 def docker_target(db: DbService | None) -> tuple[Target | None, tuple[str, ...]]:
@@ -270,7 +274,7 @@ def docker_target(db: DbService | None) -> tuple[Target | None, tuple[str, ...]]
         return None, ()
     if db.port is None:
         note = (f"docker: the Compose service {db.name} publishes no port: its database is "
-                f"reachable only inside Compose ({db.name}:{DEFAULT_PORT})")  # fmt: skip
+                f"reachable only inside Compose ({db.inside})")  # fmt: skip
         return None, (note,)
     user = db.env.get("POSTGRES_USER") or "postgres"
     source = f"Compose service {db.name}: {db.where}"
