@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from migdoctor.model import Finding, Option, Playbook
-from migdoctor.steps import command, ranked
+from migdoctor.steps import Command, command, ranked
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,24 +33,33 @@ def _option(out: Console, number: int, option: Option, entities: dict[str, str])
     from rich.markup import escape
 
     style = RISK_STYLE[option.risk]
-    dev = " [dim](development only)[/dim]" if option.dev_only else ""
+    said = "develop" in option.title.lower()
+    dev = " [dim](development only)[/dim]" if option.dev_only and not said else ""
     risk = f"[{style}]\\[{option.risk}][/{style}]"
     out.print(f"  {number}. [bold]{escape(option.title)}[/bold] {risk}{dev}")
-    for step in option.steps:
-        cmd = command(step, entities)
+    commands = [command(step, entities) for step in option.steps]
+    for cmd in commands:
         if cmd.verb == "note":
             out.print(f"       [dim]•[/dim] {escape(cmd.text)}")
-            continue
-        redirect = f" > {shlex.quote(cmd.stdout)}" if cmd.stdout else ""
-        local = shlex.join(cmd.local) + redirect if cmd.local else ""
-        compose = shlex.join(cmd.compose) + redirect if cmd.compose else ""
-        gap = f"  [red](needs {', '.join(cmd.missing)})[/red]" if cmd.missing else ""
-        if local == compose:
-            out.print(f"       [cyan]$[/cyan] {escape(local)}{gap}")
-            continue
-        for label, line in (("local  ", local), ("compose", compose)):
-            if line:
-                out.print(f"       [dim]{label}[/dim] [cyan]$[/cyan] {escape(line)}{gap}")
+    for label, context in (("locally", "local"), ("with Docker Compose", "compose")):
+        lines = [_shell_line(cmd, context) for cmd in commands if cmd.verb != "note"]
+        lines = [line for line in lines if line]
+        if lines:
+            out.print(f"       [dim]{label}:[/dim]")
+            for line in lines:
+                out.print(f"         [cyan]$[/cyan] {line}")
+
+
+def _shell_line(cmd: Command, context: str) -> str:
+    """One step as the user would type it, with what it still needs."""
+    from rich.markup import escape
+
+    argv = cmd.argv(context)
+    if not argv:
+        return ""
+    redirect = f" > {shlex.quote(cmd.stdout)}" if cmd.stdout else ""
+    gap = f"  [red](needs {', '.join(cmd.missing)})[/red]" if cmd.missing else ""
+    return escape(shlex.join(argv) + redirect) + gap
 
 
 def finding(out: Console, item: Finding, index: int) -> None:
