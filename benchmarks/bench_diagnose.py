@@ -6,7 +6,8 @@
     `grep -E` with the same patterns];
 (c) a generated knowledge base of 5,000 playbooks [diagnose at most 2x the built-in one].
 
-Run: .venv/bin/python benchmarks/bench_diagnose.py [--runs N]  (writes benchmarks/results/diagnose.md)
+Run: .venv/bin/python -m benchmarks.bench_diagnose [--runs N]
+(writes benchmarks/results/diagnose.md)
 """
 
 from __future__ import annotations
@@ -156,7 +157,8 @@ def main() -> None:
     parser.add_argument("--playbooks", type=int, default=5000)
     args = parser.parse_args()
     rows = cold_start(args.runs) + big_log(args.size_mb) + big_kb(args.runs, args.playbooks)
-    lines = ["| benchmark | migdoctor (s) | baseline (s) | ratio | target |", "|---|---|---|---|---|"]
+    lines = ["| benchmark | migdoctor (s) | baseline (s) | ratio | target |",
+             "|---|---|---|---|---|"]
     for name, ours, base, target in rows:
         lines.append(f"| {name} | {ours:.3f} | {base:.3f} | {ours / base:.2f}x | {target} |")
     table = "\n".join(lines)
