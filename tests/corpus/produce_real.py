@@ -169,10 +169,12 @@ class Lab:
     def argv(self, *args: str) -> list[str]:
         return [str(self.python), "src/manage.py", *args]
 
-    def run(self, argv: list[str], env: dict[str, str], stdin: str = "") -> Result:
+    def run(
+        self, argv: list[str], env: dict[str, str], stdin: str = "", cwd: Path | None = None
+    ) -> Result:
         proc = subprocess.run(
             argv,
-            cwd=self.root,
+            cwd=cwd or self.root,
             env=env,
             input=stdin,
             stdout=subprocess.PIPE,
@@ -386,7 +388,9 @@ def database_env(backend: str, dbname: str, ctx: Context) -> dict[str, str]:
         }
     if backend == "mysql":
         return {"DATABASE_ENGINE": "mysql", "MYSQL_DATABASE": dbname}
-    return {"DATABASE_ENGINE": "sqlite"}
+    if backend == "sqlite":
+        return {"DATABASE_ENGINE": "sqlite"}
+    return {}  # compose: the stack reads .env itself
 
 
 def admin_params(backend: str, ctx: Context) -> dict[str, object]:
@@ -1476,9 +1480,177 @@ def duplicate_table_colour(lab: Lab) -> list[Case]:
     return [Case("duplicate-table", text, entities, note)]
 
 
+# --------------------------------------------------------------------------- the Compose stack
+
+COMPOSE_PROJECT = "lab"
+COMPOSE_PORT = "55478"
+V2 = ("docker", "compose")
+V1 = ("docker-compose",)
+MIGRATE_COMMAND = "services:\n  web:\n    command: python src/manage.py migrate\n"
+
+
+def compose(lab: Lab, *args: str, flavour: tuple[str, ...] = V2, **env: str | None) -> Result:
+    argv = [*flavour, "-p", COMPOSE_PROJECT, *args]
+    return lab.run(argv, lab.env(**env))
+
+
+@contextlib.contextmanager
+def compose_stack(lab: Lab) -> Iterator[None]:
+    """The lab's own compose.yaml, run as project `lab` with PostgreSQL on COMPOSE_PORT."""
+    taken = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={COMPOSE_PROJECT}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if taken.stdout.strip():
+        raise RuntimeError(f"a Compose project named {COMPOSE_PROJECT!r} already exists")
+    env_text = (lab.root / ".env.example").read_text()
+    (lab.root / ".env").write_text(
+        env_text.replace("POSTGRES_PORT=55432", f"POSTGRES_PORT={COMPOSE_PORT}")
+    )
+    try:
+        assert compose(lab, "up", "-d", "db").code == 0
+        params = {"host": "127.0.0.1", "port": int(COMPOSE_PORT), "user": "postgres"}
+        wait_for(lambda: pg_reachable(params, "lab"), 60)
+        yield
+    finally:
+        compose(lab, "down", "-v", "--timeout", "5")
+
+
+def pg_reachable(params: dict[str, object], dbname: str) -> bool:
+    try:
+        with psycopg.connect(**params, dbname=dbname, connect_timeout=2):  # type: ignore[arg-type]
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def compose_failed_migrate(lab: Lab) -> list[Case]:
+    """An index created by hand in the db service, then `migrate` as the web service's command."""
+    cases = []
+    with compose_stack(lab):
+        run = compose(
+            lab, "run", "--rm", "web", "python", "src/manage.py", "migrate", "tickets", "0005"
+        )
+        assert run.code == 0, run.output
+        params = {
+            "host": "127.0.0.1",
+            "port": int(COMPOSE_PORT),
+            "user": "postgres",
+            "dbname": "lab",
+        }
+        with psycopg.connect(**params, autocommit=True) as conn:  # type: ignore[arg-type]
+            conn.execute(b"CREATE INDEX tickets_status_created_idx ON tickets_ticket (status)")
+        (lab.root / "compose.override.yaml").write_text(MIGRATE_COMMAND)
+        entities = at("tickets", TICKETS_LAST, index="tickets_status_created_idx")
+        up = compose(lab, "up", "web")
+        cases.append(
+            Case(
+                "duplicate-object",
+                up.output,
+                {**entities, "service": "web"},
+                "command: docker compose up web (its command: python src/manage.py migrate)",
+            )
+        )
+        logs = compose(lab, "logs", "web")
+        cases.append(
+            Case(
+                "duplicate-object",
+                logs.output,
+                {**entities, "service": "web"},
+                "command: docker compose logs web, after the failed migrate",
+            )
+        )
+        logs_v1 = compose(lab, "logs", "web", flavour=V1)
+        cases.append(
+            Case(
+                "duplicate-object",
+                logs_v1.output,
+                {**entities, "service": "web"},
+                "command: docker-compose logs web (Compose v1 1.29) on the same containers",
+            )
+        )
+        db_log = compose(lab, "logs", "db").output
+        tail = db_log[db_log.rindex("\n", 0, db_log.index("ERROR:")) + 1 :]
+        cases.append(
+            Case(
+                "duplicate-object",
+                tail,
+                {"index": "tickets_status_created_idx", "service": "db"},
+                "tail of `docker compose logs db` from the failing statement on",
+            )
+        )
+        exec_ = compose(lab, "exec", "web", "python", "src/manage.py", "showmigrations")
+        cases.append(
+            Case(
+                "compose-service-not-running",
+                exec_.output,
+                {"service": "web"},
+                "command: docker compose exec web python src/manage.py showmigrations, web exited",
+            )
+        )
+    return [replace(case, entities=shown_in_log(case)) for case in cases]
+
+
+def shown_in_log(case: Case) -> dict[str, str]:
+    """`compose logs` drops the unterminated `Applying ...` line: keep what the text shows."""
+    entities = where_shown(case.text, **case.entities)
+    if "migration" not in entities:
+        entities.pop("app_label", None)
+    return entities
+
+
+def compose_env_missing(lab: Lab) -> list[Case]:
+    result = compose(lab, "up", "-d")
+    assert result.code != 0, result.output
+    note = "command: docker compose up -d in a fresh checkout, before copying .env.example to .env"
+    return [Case("env-file-missing", result.output, {}, note)]
+
+
+def compose_file_missing(lab: Lab) -> list[Case]:
+    argv = [*V2, "exec", "web", "python", "src/manage.py", "migrate"]
+    result = lab.run(argv, lab.env(), cwd=lab.home)
+    assert result.code != 0, result.output
+    note = "command: docker compose exec web python src/manage.py migrate, outside the project"
+    return [Case("compose-file-missing", result.output, {}, note)]
+
+
+def compose_daemon_unreachable(lab: Lab) -> list[Case]:
+    socket_path = lab.home / "docker.sock"
+    result = compose(lab, "ps", DOCKER_HOST=f"unix://{socket_path}")
+    assert result.code != 0, result.output
+    text = result.output.replace(str(socket_path), "/var/run/docker.sock")
+    note = "command: docker compose ps while the Docker daemon is not running"
+    return [Case("docker-daemon-unreachable", text, {}, note)]
+
+
+def image_versions() -> tuple[str, str, str]:
+    """Compose, PostgreSQL and Django/psycopg versions of the lab image (no network)."""
+    code = "import django, psycopg; print(django.__version__, psycopg.__version__)"
+    argv = ["docker", "run", "--rm", "--network", "none", "migdoctor-lab:base"]
+    python = subprocess.run(
+        [*argv, "/opt/venv/bin/python", "-c", code], capture_output=True, text=True, check=True
+    )
+    postgres = subprocess.run(
+        [*argv, "/usr/lib/postgresql/15/bin/postgres", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    version = subprocess.run(
+        [*V2, "version", "--short"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    django_version, psycopg_version = python.stdout.split()
+    found = re.search(r"\) (\d+\.\d+)", postgres.stdout)
+    pg_version = found.group(1) if found else "?"
+    return f"Docker Compose {version}, PostgreSQL {pg_version}", django_version, psycopg_version
+
+
 # --------------------------------------------------------------------------- registry
 
 PG, SQLITE, MYSQL, SCRAM = "postgresql", "sqlite", "mysql", "postgresql-scram"
+COMPOSE = "compose"  # the lab's compose.yaml on the Docker engine, image migdoctor-lab:base
 
 SCENARIOS: dict[str, Scenario] = {
     "undefined-column/alter": Scenario(
@@ -1731,6 +1903,18 @@ SCENARIOS: dict[str, Scenario] = {
         "NameError in models.py during migrate", PG, models_name_error
     ),
     "none/migrate-success": Scenario("a migrate that works", PG, migrate_success),
+    "compose/failed-migrate": Scenario(
+        "index created by hand, then migrate as the web service's command",
+        COMPOSE,
+        compose_failed_migrate,
+    ),
+    "compose/env-file-missing": Scenario("compose up without .env", COMPOSE, compose_env_missing),
+    "compose/file-missing": Scenario(
+        "compose exec outside the project folder", COMPOSE, compose_file_missing
+    ),
+    "compose/daemon-unreachable": Scenario(
+        "compose with no Docker daemon behind the socket", COMPOSE, compose_daemon_unreachable
+    ),
 }
 
 # Raw cases re-printed the way `docker compose logs` shows them: (scenario, case index, wrapper).
@@ -1785,10 +1969,14 @@ def produce(key: str, ctx: Context) -> list[Case]:
     with lab_for(scenario, ctx) as lab:
         cases = scenario.produce(lab)
     django_version = ".".join(django.__version__.split(".")[:2])
-    source = (
-        f"produced: {scenario.title} ({backend_name(scenario.backend, ctx)}, "
-        f"Django {django_version}, {driver_name(driver_of(scenario), scenario.backend)})"
-    )
+    driver = driver_name(driver_of(scenario), scenario.backend)
+    if scenario.backend == COMPOSE:
+        stack, django_full, psycopg_version = image_versions()
+        django_version = ".".join(django_full.split(".")[:2])
+        backend, driver = stack, f"psycopg {psycopg_version}"
+    else:
+        backend = backend_name(scenario.backend, ctx)
+    source = f"produced: {scenario.title} ({backend}, Django {django_version}, {driver})"
     return [replace(case, source=case.source or source) for case in cases]
 
 
@@ -1919,10 +2107,11 @@ def verify_yaml(content: str, cases: list[tuple[str, Case]]) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def selected(only: list[str]) -> list[str]:
+def selected(only: list[str], skip_compose: bool) -> list[str]:
+    keys = [key for key in SCENARIOS if not (skip_compose and SCENARIOS[key].backend == COMPOSE)]
     if not only:
-        return list(SCENARIOS)
-    return [key for key in SCENARIOS if any(part in key for part in only)]
+        return keys
+    return [key for key in keys if any(part in key for part in only)]
 
 
 def run_all(keys: list[str], ctx: Context) -> list[tuple[str, Case]]:
@@ -1947,8 +2136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", default=[], help="scenario keys containing")
     parser.add_argument("--print", action="store_true", help="print instead of writing the file")
+    parser.add_argument(
+        "--skip-compose", action="store_true", help="leave out the scenarios that need Docker"
+    )
     args = parser.parse_args(argv)
-    keys = selected(args.only)
+    keys = selected(args.only, args.skip_compose)
     with tempfile.TemporaryDirectory(prefix="migdoctor-real-") as tmp:
         ctx = Context(Path(tmp), ScramCluster())
         try:
