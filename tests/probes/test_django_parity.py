@@ -155,6 +155,14 @@ class Variant(models.Model):
 class FeaturedProduct(Product):
     class Meta:
         proxy = True
+
+
+class Snapshot(models.Model):
+    products = models.ManyToManyField(Product)
+
+    class Meta:
+        managed = False
+        db_table = "catalog_snapshot_view"
 """
 
 CATALOG_APPS = """

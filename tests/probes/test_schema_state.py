@@ -10,9 +10,12 @@ from django.db.backends.utils import truncate_name as django_truncate_name
 from migdoctor.probes.migration_files import discover, load_migrations
 from migdoctor.probes.migration_graph import MigrationGraph, build_graph
 from migdoctor.probes.schema_state import (
+    FieldState,
+    ModelState,
     app_of_table,
     expected_schema,
     history,
+    m2m_table,
     schema_changes,
     truncate_name,
 )
@@ -234,3 +237,21 @@ def test_long_default_table_names_are_truncated(tmp_path: Path) -> None:
     assert sorted(_tables(graph, None)) == sorted(
         [table, django_truncate_name(f"{table}_tags", 63), "shop_tag"]
     )
+
+
+@pytest.mark.parametrize(
+    ("managed", "target_managed", "table"),
+    [
+        pytest.param(True, False, "shop_report_items", id="managed-model"),
+        pytest.param(False, True, "shop_report_items", id="managed-target"),
+        pytest.param(False, False, None, id="neither-managed"),
+    ],
+)
+def test_many_to_many_table_is_managed_when_either_side_is(
+    managed: bool, target_managed: bool, table: str | None
+) -> None:
+    field = FieldState("items", "ManyToManyField", None, ("shop", "item"))
+    model = ModelState("shop", "Report", (field,), managed=managed)
+    found = m2m_table(model, field, target_managed)
+    assert (found.name if found else None) == table
+    assert found is None or found.columns == ("id", "report_id", "item_id")

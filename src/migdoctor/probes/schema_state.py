@@ -128,9 +128,14 @@ def field_state(name: str, field: object, model: ModelKey, settings: Settings) -
     return FieldState(name, field.name, column_name(field.name, name), to)
 
 
-def m2m_table(model: ModelState, field: FieldState) -> Table | None:
-    """The table Django creates for a many-to-many field without a `through` model."""
-    if field.through or field.column is not None or not model.has_table:
+def m2m_table(model: ModelState, field: FieldState, target_managed: bool = True) -> Table | None:
+    """The table Django creates for a many-to-many field without a `through` model.
+
+    It is managed when either side is, so an unmanaged model can still get one.
+    """
+    if field.through or field.column is not None or model.proxy or model.swapped:
+        return None
+    if not (model.managed or target_managed):
         return None
     source = model.name.lower()
     target = field.to[1] if field.to else ""
@@ -141,7 +146,9 @@ def m2m_table(model: ModelState, field: FieldState) -> Table | None:
     return Table(name, columns, f"{model.app_label}.{model.name}.{field.name}")
 
 
-def model_tables(model: ModelState) -> dict[str | None, Table]:
+def model_tables(
+    model: ModelState, models: Mapping[ModelKey, ModelState]
+) -> dict[str | None, Table]:
     """The model's tables by role: None for its own table, the field name for m2m tables."""
     tables: dict[str | None, Table] = {}
     if model.has_table:
@@ -149,14 +156,15 @@ def model_tables(model: ModelState) -> dict[str | None, Table]:
         columns += ["_order"] if model.ordered else []
         tables[None] = Table(table_name(model), tuple(columns), f"{model.app_label}.{model.name}")
     for field in model.fields:
-        table = m2m_table(model, field)
+        target = models.get(field.to) if field.to else None
+        table = m2m_table(model, field, target is None or target.managed)
         if table is not None:
             tables[field.name] = table
     return tables
 
 
 def schema_of(models: Mapping[ModelKey, ModelState]) -> Schema:
-    tables = {t.name: t for m in models.values() for t in model_tables(m).values()}
+    tables = {t.name: t for m in models.values() for t in model_tables(m, models).values()}
     return Schema(dict(sorted(tables.items())))
 
 
@@ -356,7 +364,7 @@ def _tables(models: Models, keys: Collection[ModelKey]) -> dict[Slot, Table]:
         (key, role): table
         for key in keys
         if key in models
-        for role, table in model_tables(models[key]).items()
+        for role, table in model_tables(models[key], models).items()
     }
 
 
