@@ -2029,9 +2029,9 @@ WRAPPERS: dict[str, tuple[str, str, Callable[[str], str]]] = {
         lambda text: compose_lines(text, "lab-web-1  |", False, "33"),
     ),
     "compose-db": (
-        "`docker compose logs -t db` (Compose v2: `db-1   | ` prefix in colour, timestamps)",
+        "`docker compose logs -t db` (Compose v2: `db-1  | ` prefix in colour, timestamps)",
         "db",
-        lambda text: compose_lines(text, "db-1   |", True, "33"),
+        lambda text: compose_lines(text, "db-1  |", True, "33"),
     ),
 }
 
