@@ -68,7 +68,8 @@ class Context:
 
     def observe_line(self, no: int, text: str) -> None:
         applying = APPLYING.search(text)
-        if applying:
+        # `Applying x.0003... OK` finished; the one without OK is the one that failed.
+        if applying and not text.rstrip().endswith("OK"):
             self.applying.append((no, applying["app_label"], applying["migration"]))
         server = SERVER.search(text)
         if server:
@@ -94,8 +95,13 @@ class Context:
         return before[-1] if before else (values[0][1] if values else "")
 
     def applying_before(self, no: int) -> tuple[str, str] | None:
-        """The migration being applied when line `no` was printed."""
-        return _nearest_before(self.applying, no)
+        """The migration being applied when line `no` was printed. Compose may flush that
+        `Applying` line only after the traceback, so an unfinished one just after counts too."""
+        found = _nearest_before(self.applying, no)
+        if found is None:
+            after = [(app, mig) for line, app, mig in self.applying if no < line <= no + REACH]
+            found = after[0] if after else None
+        return found
 
     def server_near(self, no: int) -> tuple[str, str] | None:
         """The server libpq named on or before line `no`."""

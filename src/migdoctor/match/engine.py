@@ -21,6 +21,8 @@ Library = KnowledgeBase | list[Playbook]
 # Lines printed by other frameworks' database layers; the same SQL error there is theirs.
 FOREIGN_LINES = ("pg::", "sqlalchemy.exc.", "sqlstate[", "activerecord::", "illuminate\\",
                  "org.postgresql.", "liquibase.", "org.flywaydb.", "prisma:", "sequelize")
+# makemigrations names AlterField/RemoveField migrations `NNNN_alter_<model>_<field>`.
+AUTO_NAMED_FIELD = re.compile(r"\d{4}_(?:alter|remove)_[a-z0-9]+_(?P<field>[a-z_][a-z0-9_]*)")
 SMALL = 64 << 10  # up to this size a paste is scanned with plain finds; logs with one regex
 
 
@@ -164,6 +166,9 @@ class Scanner:
             if name in declared and name not in entities:
                 _set_valid(entities, declared[name].type, name,
                            self.context.mentioned(name, group.first.no))
+        named = AUTO_NAMED_FIELD.fullmatch(entities.get("migration", ""))
+        if named and "column" in declared and "column" not in entities:
+            _set_valid(entities, declared["column"].type, "column", named["field"])
         service = group.first.service or self.context.service_before(group.first.no)
         if service and "service" in declared and "service" not in entities:
             value = normalize_value("service", service)
