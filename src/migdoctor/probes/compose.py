@@ -111,19 +111,49 @@ def _cli_version(argv: list[str], timeout: float, env: dict[str, str]) -> str | 
 def open_client(
     environ: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT
 ) -> tuple[DockerClient | None, DaemonStatus]:
-    """A client of the engine that DOCKER_HOST (or the default socket) names, once it answered."""
+    """A client of the engine that DOCKER_HOST (or the default socket) names, once it answered.
+
+    The first call asks the engine for its API version with the oldest version the SDK speaks,
+    so that no constructor talks to the engine and a failed client is always closed.
+    """
     import docker
-    from docker.utils import kwargs_from_env
+    from docker.constants import DEFAULT_DOCKER_API_VERSION, MINIMUM_DOCKER_API_VERSION
+    from docker.utils import kwargs_from_env, version_lt
 
     env = dict(os.environ if environ is None else environ)
     base_url = env.get("DOCKER_HOST") or DEFAULT_SOCKET
+    refused = unix_socket_error(base_url, timeout)
+    if refused:  # checked first: the SDK leaks its socket when the connect itself fails
+        return None, DaemonStatus(False, base_url, error=refused)
+    options: dict[str, Any] = {**kwargs_from_env(environment=env)}
+    options["timeout"] = max(1, round(timeout))
+    first = docker.DockerClient(**options, version=MINIMUM_DOCKER_API_VERSION)
     try:
-        seconds = max(1, round(timeout))
-        client = docker.DockerClient(**kwargs_from_env(environment=env), timeout=seconds)
-        version = client.version()
+        version = first.api.version(api_version=False)
     except engine_errors() as exc:
         return None, DaemonStatus(False, base_url, error=daemon_error(exc, base_url, timeout))
+    finally:
+        first.close()
+    api = str(version.get("ApiVersion", MINIMUM_DOCKER_API_VERSION))
+    api = api if version_lt(api, DEFAULT_DOCKER_API_VERSION) else DEFAULT_DOCKER_API_VERSION
+    client = docker.DockerClient(**options, version=api)
     return client, DaemonStatus(True, base_url, version.get("Version"), version.get("ApiVersion"))
+
+
+def unix_socket_error(base_url: str, timeout: float) -> str:
+    """Why a `unix://` socket cannot be connected to (empty when it can, or is not unix)."""
+    import socket
+
+    if not base_url.startswith("unix://"):
+        return ""
+    path = base_url.removeprefix("unix://")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except OSError as exc:
+            return daemon_error(exc, base_url, timeout)
+    return ""
 
 
 def engine_errors() -> tuple[type[BaseException], ...]:
