@@ -84,8 +84,13 @@ def diagnose(
     file: Annotated[str | None, typer.Option("--file", "-f", help="A file; - for stdin.")] = None,
     as_json: JsonOption = False,
     kb: KbOption = None,
-) -> None:
-    """Diagnose a pasted error, traceback or `docker compose logs` dump."""
+    fix: cli_fix.Fix = False, option: cli_fix.OptionId = None, context: cli_fix.Context = None,
+    project: cli_fix.ProjectDir = None, python: cli_fix.Python = None,
+    compose_file: cli_fix.ComposeFiles = None, yes: cli_fix.Yes = False,
+    dry_run: cli_fix.DryRun = False, allow_destructive: cli_fix.AllowDestructive = False,
+    allow_production: cli_fix.AllowProduction = False, set_: cli_fix.Sets = None,
+) -> None:  # fmt: skip
+    """Diagnose a pasted error, traceback or `docker compose logs` dump (--fix: and fix it)."""
     with _handled():
         from migdoctor.match.diagnose import diagnose_stream, diagnose_text
 
@@ -98,6 +103,11 @@ def diagnose(
             findings, head = diagnose_text(text, knowledge), text
         else:
             findings, head = _with_stream(file, lambda s: diagnose_stream(s, knowledge))
+        if fix:
+            request = cli_fix.FixRequest(
+                option, context, project, python, tuple(compose_file or ()), yes, dry_run,
+                allow_destructive, allow_production, as_json, tuple(set_ or ()))  # fmt: skip
+            raise typer.Exit(cli_fix.fix_findings(findings, request))
         _show_diagnosis(findings, knowledge, head, as_json)
         raise typer.Exit(0 if findings else 1)
 
@@ -196,3 +206,9 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("migdoctor: interrupted\n")
         raise SystemExit(130) from None
+
+
+# The fix wizard's commands live in cli_fix.py (imported last: it needs nothing above).
+from migdoctor import cli_fix  # noqa: E402
+
+cli_fix.register(app)

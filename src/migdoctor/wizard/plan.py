@@ -1,0 +1,191 @@
+"""The plan: an option's steps as exact argv lists with where each runs, the checks before and
+the verification after. Nothing here runs anything; `run.execute` does, after the policy."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from migdoctor.model import Option, Playbook, Step
+from migdoctor.steps import PLACEHOLDER, Where, command
+from migdoctor.wizard.backup import DumpSource, backup_file, dump_argv
+from migdoctor.wizard.checks import Precondition, preconditions
+from migdoctor.wizard.facts import Facts, production
+
+DB_TOOLS = frozenset({"psql", "host", "backup"})  # verbs that talk to the database with libpq
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One step filled in: `argv` runs in `context` (local or compose); `stdout` is the host
+    file its output goes to; `env` what it needs beyond its argv (never shown)."""
+
+    verb: str
+    argv: tuple[str, ...]
+    context: str
+    confirm: str = ""
+    text: str = ""
+    stdout: Path | None = None
+    missing: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def runs(self) -> bool:
+        return self.verb != "note" and bool(self.argv)
+
+    def line(self) -> str:
+        """The step as a user would type it."""
+        if self.verb == "note":
+            return self.text
+        redirect = f" > {shlex.quote(str(self.stdout))}" if self.stdout else ""
+        return shlex.join(self.argv) + redirect
+
+
+@dataclass(frozen=True)
+class Plan:
+    playbook: str
+    option: Option
+    context: str
+    context_reason: str
+    cwd: Path
+    entities: Mapping[str, str]
+    steps: tuple[PlannedStep, ...]
+    verify: tuple[PlannedStep, ...]
+    checks: tuple[Precondition, ...] = ()
+    database: str = ""  # the database a destructive option changes: typed to consent
+    dump: DumpSource | None = None
+    production: str = ""  # why the target looks like production ("" it does not)
+    problems: tuple[str, ...] = ()  # why it cannot run at all
+
+    @property
+    def backups(self) -> tuple[PlannedStep, ...]:
+        return tuple(s for s in self.steps if s.verb == "backup")
+
+
+def needed(option: Option) -> list[str]:
+    """The entities an option's steps and verification use, in order of appearance."""
+    names: dict[str, None] = {}
+    for step in (*option.steps, *option.verify):
+        for text in (*step.args, step.confirm):
+            names.update(dict.fromkeys(PLACEHOLDER.findall(text)))
+    return list(names)
+
+
+def choose_context(facts: Facts, given: str | None) -> tuple[str, str]:
+    """The context and why: given, else Compose when the compose files define the web service
+    and a Compose CLI is installed, else local."""
+    if given:
+        return given, "given with --context"
+    if facts.web in facts.services and facts.compose:
+        return "compose", (f"detected: the compose files define the {facts.web} service and "
+                           f"{' '.join(facts.compose[:2])} is installed")  # fmt: skip
+    if facts.services:
+        return "local", "detected: no Compose CLI is installed"
+    return "local", "detected: no compose file defines a web service"
+
+
+def where(facts: Facts) -> Where:
+    return Where(manage=facts.manage, python=facts.python, service=facts.web,
+                 db_service=facts.db, compose=facts.compose or ("docker", "compose"))  # fmt: skip
+
+
+def step_context(step: Step, context: str) -> str:
+    if step.context:
+        return step.context
+    return {"compose": "compose", "host": "local"}.get(step.verb, context)
+
+
+def build(playbook: Playbook, option: Option, entities: Mapping[str, str], facts: Facts,
+          context: str, *, backup_dir: Path, reason: str = "",
+          now: datetime | None = None) -> Plan:  # fmt: skip
+    """The plan of `option` in `context`; a destructive option without a backup step gets one
+    first. Dump files go to `backup_dir`, named after the database and `now`."""
+    steps = option.steps
+    if option.risk == "destructive" and not any(s.verb == "backup" for s in steps):
+        steps = (Step("backup", ()), *steps)
+    dump = _dump(facts, context, entities)
+    folder, stamp = backup_dir, now or datetime.now(UTC)
+    planned = tuple(_planned(s, entities, facts, context, dump, folder, stamp) for s in steps)
+    planned = _numbered_backups(planned)
+    verify = tuple(_planned(s, entities, facts, context, dump, folder, stamp)
+                   for s in option.verify)  # fmt: skip
+    plan = Plan(playbook.id, option, context, reason, facts.root, dict(entities), planned, verify,
+                database=dump.dbname if dump else "", dump=dump,
+                production=production(facts, context))  # fmt: skip
+    return _checked(plan, playbook, facts)
+
+
+def _dump(facts: Facts, context: str, entities: Mapping[str, str]) -> DumpSource | None:
+    dump = facts.dumps.get(context)
+    if dump is not None and context == "local" and entities.get("database"):
+        dump = replace(dump, dbname=entities["database"])
+    return dump
+
+
+def _planned(step: Step, entities: Mapping[str, str], facts: Facts, context: str,
+             dump: DumpSource | None, folder: Path, now: datetime) -> PlannedStep:  # fmt: skip
+    ctx = step_context(step, context)
+    cmd = command(step, dict(entities), where(facts))
+    env = _libpq_env(facts.dumps.get("local")) if ctx == "local" and step.verb in DB_TOOLS else {}
+    if step.verb != "backup":
+        return PlannedStep(step.verb, cmd.argv(ctx), ctx, cmd.confirm, cmd.text,
+                           missing=cmd.missing, env=env)  # fmt: skip
+    source = dump if dump is not None and dump.context == ctx else facts.dumps.get(ctx)
+    if source is None:
+        return PlannedStep("backup", (), ctx, cmd.confirm, missing=("database to back up",))
+    return PlannedStep("backup", dump_argv(source), ctx, cmd.confirm,
+                       stdout=backup_file(folder, source, now), env=source.env)  # fmt: skip
+
+
+def _numbered_backups(steps: tuple[PlannedStep, ...]) -> tuple[PlannedStep, ...]:
+    """Two backups in one plan get two files."""
+    files = [s.stdout for s in steps if s.verb == "backup" and s.stdout]
+    if len(files) < 2:
+        return steps
+    out, n = [], 0
+    for s in steps:
+        if s.verb == "backup" and s.stdout:
+            n += 1
+            s = replace(s, stdout=s.stdout.with_name(f"{s.stdout.stem}-{n}{s.stdout.suffix}"))
+        out.append(s)
+    return tuple(out)
+
+
+def _libpq_env(dump: DumpSource | None) -> dict[str, str]:
+    """Local database tools (psql, dropdb, createdb) reach the local target through libpq's
+    environment; the password stays out of their argv."""
+    if dump is None:
+        return {}
+    pairs = {"PGHOST": dump.host, "PGPORT": str(dump.port), "PGUSER": dump.user,
+             "PGDATABASE": dump.dbname, "PGPASSWORD": dump.password}  # fmt: skip
+    return {k: v for k, v in pairs.items() if v}
+
+
+def _checked(plan: Plan, playbook: Playbook, facts: Facts) -> Plan:
+    from migdoctor.wizard.checks import measure
+
+    runs = [s for s in (*plan.steps, *plan.verify) if s.runs]
+    local_manage = any(s.verb == "manage" and s.context == "local" for s in runs)
+    manage = facts.manage if local_manage else None
+    target = facts.target(plan.context)
+    items = preconditions((s.argv for s in runs), facts.root, manage, target, playbook.checks,
+                          plan.entities)  # fmt: skip
+    checks = measure(items, target)
+    return replace(plan, checks=checks, problems=tuple(_problems(plan, checks, facts)))
+
+
+def _problems(plan: Plan, checks: tuple[Precondition, ...], facts: Facts) -> list[str]:
+    found = []
+    for step in (*plan.steps, *plan.verify):
+        if step.missing:
+            found.append(f"`{step.line()}` needs {', '.join(step.missing)}")
+        elif step.verb != "note" and not step.argv:
+            found.append(f"a {step.verb} step has no form in the {step.context} context")
+    if not facts.compose and any(s.context == "compose" and s.runs for s in plan.steps):
+        found.append("a step runs through Compose, and neither `docker compose` nor "
+                     "`docker-compose` is installed")
+    found += [f"{c.text}: not found" for c in checks if c.blocking]
+    return found
