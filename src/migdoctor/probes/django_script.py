@@ -272,6 +272,7 @@ def autodetect(result: dict[str, Any]) -> Any:
     try:
         loader = MigrationLoader(None, ignore_no_migrations=True)
         questioner = NonInteractiveMigrationQuestioner(specified_apps=set(), dry_run=True)
+        questioner.verbosity = 0  # it has no log to write to (and Django < 4 has no verbosity)
         detector = MigrationAutodetector(
             loader.project_state(), ProjectState.from_apps(apps), questioner
         )
