@@ -1,13 +1,10 @@
-"""Django's own answers: the probe script run by the project's interpreter, its JSON as a report.
+"""Django's own answers: `django_script.py` run by the project's Python, its JSON as a report.
 
-`run_django_probe` runs `django_script.py` (shipped in this package, never imported) with the
-project's Python, locally (`python -B -c SCRIPT src/manage.py`) or in the web container
-(`docker compose exec -T web python -B -c SCRIPT src/manage.py`), as an argv list without a
-shell. The answer is a `DjangoReport`: Django's loader graph, the recorder's applied migrations,
-the consistency check, the plan `migrate` would run, the tables by introspection and what
-`makemigrations --check --dry-run` finds. A run that cannot answer (no interpreter, a timeout,
-Django not importable, no JSON) is a `ProbeFinding` instead; `report_findings` turns a report
-into findings. Use the static parse (`migration_graph`) when this probe cannot run.
+Locally `python -B -c SCRIPT src/manage.py`, in the web container `docker compose exec -T web
+python -B -c SCRIPT src/manage.py`: argv lists, no shell. A `DjangoReport` holds the loader's
+graph, the applied migrations, the consistency check, the plan, the tables and what
+`makemigrations --check --dry-run` finds; a run that cannot answer is a `ProbeFinding`. Use the
+static parse (`migration_graph`) when this probe cannot run.
 """
 
 from __future__ import annotations
@@ -29,15 +26,11 @@ DEFAULT_TIMEOUT: Final = 60.0
 VENV_DIRS: Final = (".venv", "venv", "env")
 SCRIPT_NAME: Final = "django_script.py"
 FORMAT: Final = 1
-_DRIVER: Final = r"psycopg|mysqlclient|mysqldb|error loading \w+ module"
-_FAILURES: Final = (  # (label, pattern in a failed run's stderr), first match wins
+_LABELS: Final = (  # (label, pattern in a failed run's stderr or a section's error), first wins
     ("compose-service-not-running", r"service \S+ is not running|no container found for"),
     ("docker-daemon-unreachable", r"cannot connect to the docker daemon|docker\.sock"),
     ("compose-file-missing", r"no configuration file provided|can't find a suitable configurat"),
-    ("db-driver-missing", _DRIVER),
-)
-_DB_ERRORS: Final = (  # (label, pattern in a section's error), first match wins
-    ("db-driver-missing", _DRIVER),
+    ("db-driver-missing", r"psycopg|mysqlclient|mysqldb|error loading \w+ module"),
     ("db-missing", r'database "[^"]*" does not exist|database file does not exist'),
     ("db-auth-failed", r'authentication failed|role "[^"]*" does not exist|no password supplied'),
     ("db-host-unresolved", r"translate host name|resolve host|name or service not known"),
@@ -47,7 +40,7 @@ _DB_ERRORS: Final = (  # (label, pattern in a section's error), first match wins
 
 @dataclass(frozen=True)
 class SectionError:
-    """Why one section of the report has no value: the exception's type and message."""
+    """Why a section of the report is None: the exception's type and message."""
 
     type: str
     message: str
@@ -74,8 +67,8 @@ class Inconsistency:
 
 @dataclass(frozen=True)
 class DatabaseReport:
-    """What Django sees of one database alias; a section that failed is None, its error in
-    `errors` (`connection` when the database could not be opened at all)."""
+    """One database alias. A failed section is None, its error in `errors` (`connection`: the
+    database could not be opened; the graph then comes from the files alone)."""
 
     alias: str
     vendor: str | None
@@ -89,11 +82,8 @@ class DatabaseReport:
 
 @dataclass(frozen=True)
 class Makemigrations:
-    """`makemigrations --check --dry-run`. `apps` None: unknown (the command failed).
-
-    When the command refuses to run (a conflict, an inconsistent history), `changes` come from
-    its autodetector directly (`source` is then `autodetector`) and `error` says why.
-    """
+    """`makemigrations --check --dry-run`; `apps` None: unknown. When the command refuses (a
+    conflict, an inconsistent history: `error`), `source` is its `autodetector`, run alone."""
 
     apps: tuple[str, ...] | None
     changes: Mapping[str, tuple[str, ...]]
@@ -127,6 +117,7 @@ class DjangoReport:
 
     @property
     def applied(self) -> tuple[NodeKey, ...] | None:
+        """The migrations the recorder says are applied (None: the database did not answer)."""
         return self.default.applied
 
     @property
@@ -185,10 +176,9 @@ def probe_argv(
     return command
 
 
-def shown_argv(argv: Sequence[str]) -> str:
-    """The argv for a message: the script's text replaced by a short name."""
-    script = script_text()
-    return " ".join("SCRIPT" if arg == script else arg for arg in argv)
+def _shown(argv: Sequence[str]) -> str:
+    """The argv for a message, the script's text shown as SCRIPT."""
+    return " ".join("SCRIPT" if "\n" in arg else arg for arg in argv)
 
 
 def run_django_probe(
@@ -204,10 +194,8 @@ def run_django_probe(
     cwd: str | Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> DjangoReport | ProbeFinding:
-    """Run the script and read its report; every failure is a `ProbeFinding`, never raised.
-
-    `env` is the whole environment of the process (of the docker CLI under Compose); None
-    keeps migdoctor's own."""
+    """Run the script and read its report; a failure is a `ProbeFinding`, never raised. `env`
+    is the whole environment of the process (the docker CLI's under Compose), None: ours."""
     argv = probe_argv(manage_py, python=python, context=context, compose_argv=compose_argv,
                       compose_verb=compose_verb, service=service, aliases=aliases)  # fmt: skip
     try:
@@ -215,20 +203,22 @@ def run_django_probe(
                               timeout=timeout, env=None if env is None else dict(env), cwd=cwd,
                               stdin=subprocess.DEVNULL, check=False)  # fmt: skip
     except subprocess.TimeoutExpired:
-        return failure(f"{shown_argv(argv)}: no answer within {timeout:g}s", "none", context)
+        return failure(f"{_shown(argv)}: no answer within {timeout:g}s", "none", context)
     except OSError as exc:
         return failure(f"cannot run {argv[0]}: {exc.strerror or exc}", "none", context)
     if proc.returncode != 0:
-        return classify_failure(proc.returncode, proc.stderr, shown_argv(argv), context)
+        return classify_failure(proc.returncode, proc.stderr, _shown(argv), context)
     return parse_report(proc.stdout, context)
 
 
+def _label(text: str) -> str:
+    return next((label for label, pattern in _LABELS if re.search(pattern, text, re.I)), "none")
+
+
 def failure(message: str, label: str | None, context: str, hint: str = "") -> ProbeFinding:
-    """A finding of kind `django`; `label` None: `db-driver-missing` if the text names a
-    database driver, else `none`."""
+    """A one-line finding of kind `django`, labelled from its text when `label` is None."""
     one_line = " ".join(message.split())
-    if label is None:
-        label = "db-driver-missing" if re.search(_DRIVER, one_line, re.I) else "none"
+    label = label or _label(one_line)
     if not hint and label == "db-driver-missing":
         hint = "install the driver in the project's environment: pip install 'psycopg[binary]'"
     return ProbeFinding("django", label, f"Django probe ({context}): {one_line}", hint)
@@ -238,8 +228,7 @@ def classify_failure(returncode: int, stderr: str, shown: str, context: str) -> 
     """A run that exited non-zero: the last line of its stderr, labelled when it is known."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     last = lines[-1] if lines else "(no output)"
-    label = next((lbl for lbl, pattern in _FAILURES if re.search(pattern, stderr, re.I)), "none")
-    return failure(f"{shown} exited with status {returncode}: {last}", label, context)
+    return failure(f"{shown} exited with status {returncode}: {last}", _label(stderr), context)
 
 
 def parse_report(stdout: str, context: str = "local") -> DjangoReport | ProbeFinding:
@@ -252,7 +241,7 @@ def parse_report(stdout: str, context: str = "local") -> DjangoReport | ProbeFin
         if data["error"]:
             return _setup_failure(data, context)
         return _report(data, context)
-    except (ValueError, KeyError, TypeError, IndexError, StopIteration) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, StopIteration) as exc:
         shown = lines[-1][:200] if lines else "(nothing)"
         return failure(f"unreadable answer from the Django probe ({exc}): {shown}", "none", context)
 
@@ -291,12 +280,16 @@ def _keys(raw: Sequence[Any] | None) -> tuple[NodeKey, ...] | None:
     return None if raw is None else tuple(_key(item) for item in raw)
 
 
+def _edges(raw: Sequence[Sequence[Any]]) -> tuple[Edge, ...]:
+    return tuple(Edge(_key(child), _key(parent)) for child, parent in raw)
+
+
 def _names(raw: Mapping[str, Sequence[Any]] | None) -> Mapping[str, tuple[str, ...]]:
     return {str(key): tuple(str(v) for v in values) for key, values in (raw or {}).items()}
 
 
-def _error(raw: Mapping[str, Any] | None) -> SectionError | None:
-    return None if raw is None else SectionError(str(raw["type"]), str(raw["message"]))
+def _error(raw: Mapping[str, Any]) -> SectionError:
+    return SectionError(str(raw["type"]), str(raw["message"]))
 
 
 def _graph(raw: Mapping[str, Any] | None) -> DjangoGraph | None:
@@ -304,7 +297,7 @@ def _graph(raw: Mapping[str, Any] | None) -> DjangoGraph | None:
         return None
     return DjangoGraph(
         nodes=_keys(raw["nodes"]) or (),
-        edges=frozenset(Edge(_key(c), _key(p)) for c, p in raw["edges"]),
+        edges=frozenset(_edges(raw["edges"])),
         leaves=_names(raw["leaves"]),
         conflicts=_names(raw["conflicts"]),
         unmigrated_apps=tuple(str(app) for app in raw.get("unmigrated_apps", ())),
@@ -318,12 +311,10 @@ def _database(alias: str, raw: Mapping[str, Any]) -> DatabaseReport:
         vendor=None if raw["vendor"] is None else str(raw["vendor"]),
         graph=_graph(raw["graph"]),
         applied=_keys(raw["applied"]),
-        inconsistent=found and Inconsistency(
-            str(found["message"]), tuple(Edge(_key(c), _key(p)) for c, p in found["pairs"])),
+        inconsistent=found and Inconsistency(str(found["message"]), _edges(found["pairs"])),
         plan=_keys(raw["plan"]),
         tables=None if raw["tables"] is None else _names(raw["tables"]),
-        errors={str(name): SectionError(str(e["type"]), str(e["message"]))
-                for name, e in raw["errors"].items()},
+        errors={str(name): _error(error) for name, error in raw["errors"].items()},
     )  # fmt: skip
 
 
@@ -335,10 +326,9 @@ def _makemigrations(raw: Mapping[str, Any]) -> Makemigrations:
         exit_status=None if status is None else int(status),
         output=str(raw["output"]),
         source=str(raw["source"]),
-        error=_error(raw["error"]),
+        error=raw["error"] and _error(raw["error"]),
         warnings=tuple(str(w) for w in raw.get("warnings", ())),
     )
-
 
 
 def report_findings(report: DjangoReport) -> list[ProbeFinding]:
@@ -353,9 +343,7 @@ def report_findings(report: DjangoReport) -> list[ProbeFinding]:
 
 
 def _section_finding(alias: str, name: str, error: SectionError, context: str) -> ProbeFinding:
-    text = f"{error.type}: {error.message}"
-    label = next((lbl for lbl, pattern in _DB_ERRORS if re.search(pattern, text, re.I)), "none")
-    return failure(f"database {alias!r}, {name}: {text}", label, context)
+    return failure(f"database {alias!r}, {name}: {error.type}: {error.message}", None, context)
 
 
 def _inconsistent(found: Inconsistency) -> ProbeFinding:
@@ -375,8 +363,8 @@ def _conflict(app: str, names: tuple[str, ...]) -> ProbeFinding:
 
 def _missing(result: Makemigrations) -> list[ProbeFinding]:
     if result.exit_status == 3:  # the non-interactive questioner gave up
-        lines = [line for line in result.output.splitlines() if line.strip()]
-        return [ProbeFinding("django", "non-nullable-field", " ".join(lines[:2]),
+        lines = [line.strip() for line in result.output.splitlines() if line.strip()]
+        return [ProbeFinding("django", "non-nullable-field", lines[-1] if lines else "",
                              "give the field a default, or null=True, then makemigrations")]
     return [
         ProbeFinding("django", "missing-migrations", f"Your models in app(s): {app!r} have "
