@@ -125,8 +125,9 @@ def probe(
     try:
         return _live(config, client, status, knowledge, tail, findings)
     except engine_errors() as exc:  # the engine went away or timed out mid-way
-        failed = DaemonStatus(False, status.base_url, error=daemon_error(exc, status.base_url,
-                                                                         DEFAULT_TIMEOUT))
+        timeout = float(getattr(client.api, "timeout", DEFAULT_TIMEOUT))
+        failed = DaemonStatus(False, status.base_url,
+                              error=daemon_error(exc, status.base_url, timeout))
         lost = daemon_finding(failed)
         return ComposeReport(failed, config.project_name,
                              findings=(*findings, *([lost] if lost else [])))
@@ -160,7 +161,9 @@ def find_project(client: DockerClient, config: ComposeConfig) -> tuple[str, list
     """The project's containers by their Compose label, under the v2 name, else the v1 name."""
     names = dict.fromkeys((config.project_name, config.project_name_v1))
     for name in (n for n in names if n):
-        found = client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={name}"})
+        found = client.containers.list(
+            all=True, filters={"label": f"{PROJECT_LABEL}={name}"}, ignore_removed=True
+        )
         if found:
             return name, list(found)
     return config.project_name, []
