@@ -6,7 +6,6 @@ unreadable input, 3 unexpected error (traceback only with --debug), 130 interrup
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from migdoctor.errors import MigdoctorError
+from migdoctor.errors import MigdoctorError, print_error, print_warning
 
 app = typer.Typer(
     name="migdoctor",
@@ -45,36 +44,35 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
 @contextmanager
 def _handled() -> Iterator[None]:
     """The one place failures become messages and exit codes."""
-    from migdoctor.render import error
-
     try:
         yield
     except MigdoctorError as exc:
-        error(exc.message, exc.hint)
+        print_error(exc.message, exc.hint)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        error("interrupted")
+        print_error("interrupted")
         raise typer.Exit(130) from None
     except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:
         if _state["debug"]:
             raise
-        error(f"unexpected {type(exc).__name__}: {exc}", "run with --debug for details")
+        print_error(f"unexpected {type(exc).__name__}: {exc}", "run with --debug for details")
         raise typer.Exit(3) from None
 
 
 def _load_kb(kb: list[Path] | None) -> Any:
     from migdoctor.kb.loader import load
-    from migdoctor.render import warning
 
     knowledge = load(kb)
     for problem in knowledge.problems:
-        warning(f"skipped playbook {problem}")
+        print_warning(f"skipped playbook {problem}")
     return knowledge
 
 
 def _emit(data: dict[str, Any]) -> None:
+    import json
+
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 

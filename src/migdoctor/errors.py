@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 class MigdoctorError(Exception):
     """A failure the user can act on: a one-line message and an optional hint."""
@@ -11,3 +13,12 @@ class MigdoctorError(Exception):
         self.message = message
         self.hint = hint
         self.exit_code = exit_code
+
+
+def print_error(message: str, hint: str = "") -> None:
+    """The one-line error on stderr; kept free of rich so failing fast stays fast."""
+    print(f"migdoctor: error: {message}" + (f" ({hint})" if hint else ""), file=sys.stderr)
+
+
+def print_warning(message: str) -> None:
+    print(f"migdoctor: warning: {message}", file=sys.stderr)

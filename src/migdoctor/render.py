@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from typing import TYPE_CHECKING
 
 from migdoctor.model import Finding, Option, Playbook
@@ -130,12 +129,3 @@ def playbook_page(pb: Playbook) -> None:
         out.print("[dim]Related: " + ", ".join(pb.related) + "[/dim]")
 
 
-def warning(message: str) -> None:
-    print(f"migdoctor: warning: {message}", file=sys.stderr)
-
-
-def error(message: str, hint: str = "") -> None:
-    text = f"migdoctor: error: {message}"
-    if hint:
-        text += f" ({hint})"
-    print(text, file=sys.stderr)

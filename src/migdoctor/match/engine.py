@@ -10,7 +10,7 @@ from migdoctor.kb.loader import KnowledgeBase
 from migdoctor.match.context import Context
 from migdoctor.match.entities import normalize_value, validate
 from migdoctor.match.normalize import Line, clean_line, joined_with_next
-from migdoctor.match.regexes import compiled, entity_name, literal_union
+from migdoctor.match.regexes import compiled, entity_name, literal_union, required_literal
 from migdoctor.model import Evidence, Finding, Playbook
 
 MIN_CONFIDENCE = 0.5
@@ -229,7 +229,10 @@ def _playbook_hits(playbook: Playbook, text: str) -> list[_Hit]:
     if any(compiled(rx).search(text) for rx in playbook.match.exclude):
         return []
     hits = []
+    low = text.lower()
     for index, pattern in enumerate(playbook.match.patterns):
+        if required_literal(pattern.source) not in low:
+            continue
         for found in compiled(pattern.source).finditer(text):
             groups = tuple((k, v) for k, v in found.groupdict().items() if v)
             hits.append(_Hit(playbook, index, pattern.weight, groups))

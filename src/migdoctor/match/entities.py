@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import re
 
+from migdoctor.match.regexes import compiled
+
 _IDENT = r"[A-Za-z_][A-Za-z0-9_$]*"
-TYPES: dict[str, re.Pattern[str]] = {
-    "identifier": re.compile(rf"{_IDENT}"),
-    "relation": re.compile(rf"{_IDENT}(?:\.{_IDENT})?"),
+TYPES: dict[str, str] = {  # compiled on first use: most runs validate a few values
+    "identifier": rf"{_IDENT}",
+    "relation": rf"{_IDENT}(?:\.{_IDENT})?",
     # A dotted module path is what users often type where a label belongs; kept to say so.
-    "app_label": re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"),
-    "migration": re.compile(r"\d{4,}(?:_\w+)?|zero"),
-    "host": re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252})|\[?[0-9A-Fa-f:.]+\]?"),
-    "port": re.compile(r"[1-9][0-9]{0,4}"),
-    "database": re.compile(r"[A-Za-z0-9_/.][A-Za-z0-9_$./:-]{0,254}"),  # SQLite names are paths
-    "user": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_$.@-]{0,62}"),
-    "service": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*"),
-    "model": re.compile(rf"(?:{_IDENT}\.)?{_IDENT}"),
-    "text": re.compile(r"[^\x00-\x1f]{1,200}"),
+    "app_label": r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*",
+    "migration": r"\d{4,}(?:_\w+)?|zero",
+    "host": r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252})|\[?[0-9A-Fa-f:.]+\]?",
+    "port": r"[1-9][0-9]{0,4}",
+    "database": r"[A-Za-z0-9_/.][A-Za-z0-9_$./:-]{0,254}",  # SQLite names are paths
+    "user": r"[A-Za-z0-9_][A-Za-z0-9_$.@-]{0,62}",
+    "service": r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    "model": rf"(?:{_IDENT}\.)?{_IDENT}",
+    "text": r"[^\x00-\x1f]{1,200}",
 }
 # Values that look valid but must never be taken as an entity (placeholders in docs and tips).
 _NEVER = {"app_label", "app_name", "migration_name", "<app>", "None"}
@@ -40,7 +42,7 @@ def validate(kind: str, value: str) -> str | None:
         return f"unknown entity type {kind!r}"
     if value in _NEVER:
         return f"{value!r} is a placeholder, not a real {kind}"
-    if not rule.fullmatch(value):
+    if not compiled(rule).fullmatch(value):
         return f"{value!r} is not a valid {kind}"
     if kind == "port" and int(value) > 65535:
         return f"{value!r} is not a valid port"

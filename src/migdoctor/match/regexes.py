@@ -36,3 +36,36 @@ def _trie_regex(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
         return ""  # a shorter word ends here: any line with it is a candidate already
     branches = [re.escape(char) + _trie_regex(child) for char, child in sorted(node.items())]
     return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+_META = set("\\.^$*+?{}[]()|")
+
+
+@lru_cache(maxsize=4096)
+def required_literal(source: str) -> str:
+    """The longest plain text every match of `source` must contain, lowercased ("" if none).
+
+    A cheap scan of the source, not a parse: checking it is in a line is far cheaper than
+    compiling a regex that cannot match there. Only text outside groups and classes counts,
+    and a regex with a top-level alternative has none.
+    """
+    depth, best, run, i = 0, "", "", 0
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            run, i = "", i + 2
+            continue
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return ""
+        if depth == 0 and char not in _META:
+            run += char
+        else:
+            if char in "?*{" and run:
+                run = run[:-1]  # the character before a quantifier may be absent
+            best, run = max(best, run, key=len), ""
+        i += 1
+    return max(best, run, key=len).lower()
