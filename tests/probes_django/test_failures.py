@@ -10,7 +10,13 @@ import pytest
 
 from migdoctor.probes import ProbeFinding
 from migdoctor.probes.django_probe import DjangoReport, report_findings, run_django_probe
-from tests.probes_django.lab import PYTHON, add_priority_field, lab_env, sqlite_env
+from tests.probes_django.lab import (
+    PYTHON,
+    add_priority_field,
+    add_second_leaf,
+    lab_env,
+    sqlite_env,
+)
 
 
 def finding(result: DjangoReport | ProbeFinding) -> ProbeFinding:
@@ -174,3 +180,35 @@ def test_compose_failures_are_labelled(lab: Path, stderr: str, label: str) -> No
     assert found.label == label
     assert found.message.endswith(f"exited with status 1: {stderr}")
     assert found.message.startswith("Django probe (compose): ")
+
+
+def test_autodetector_gives_up_too(migrated: Path) -> None:
+    """A conflict stops makemigrations, a non-nullable field its autodetector: unknown."""
+    add_second_leaf(migrated)
+    models = migrated.parent / "tickets" / "models.py"
+    models.write_text(models.read_text().replace(
+        "    body = models.TextField(blank=True)\n",
+        "    body = models.TextField(blank=True)\n    severity = models.IntegerField()\n"))  # fmt: skip
+
+    report = run_django_probe(migrated, python=PYTHON, env=sqlite_env(migrated))
+
+    assert isinstance(report, DjangoReport), report
+    assert report.missing_migrations is None
+    assert report.makemigrations.source == "autodetector"
+    assert report.makemigrations.warnings == ("autodetector: SystemExit: exit status 3",)
+    assert [f.label for f in report_findings(report)] == ["migration-conflict"]
+
+
+def test_unknown_alias(migrated: Path) -> None:
+    report = run_django_probe(migrated, python=PYTHON, env=sqlite_env(migrated),
+                              aliases=("default", "replica"))  # fmt: skip
+
+    assert isinstance(report, DjangoReport), report
+    assert list(report.databases) == ["default", "replica"]
+    replica = report.databases["replica"]
+    assert replica.graph == report.graph
+    assert (replica.applied, replica.vendor) == (None, None)
+    assert replica.errors["connection"].type == "ConnectionDoesNotExist"
+    [found] = report_findings(report)
+    assert found.message == ("Django probe (local): database 'replica', connection: "
+                             "ConnectionDoesNotExist: The connection 'replica' doesn't exist.")

@@ -6,12 +6,14 @@ Run by the project's own interpreter (locally, or in the web container through C
 imports nothing but Django and the standard library, and its syntax stays valid on Python 3.8.
 `DJANGO_SETTINGS_MODULE` comes from the environment, else from manage.py's
 `os.environ.setdefault(...)`; manage.py's folder goes first on sys.path, as `python manage.py`
-puts it. Read-only: PostgreSQL sessions are made read-only, a missing SQLite file is not created,
-`makemigrations` runs with `--check --dry-run`.
+puts it. Read-only: nothing here writes (`makemigrations` runs with `--check --dry-run`), and a
+missing SQLite file is not created by opening it. No session setting is changed either: behind a
+transaction-pooling bouncer it would outlive this run on a shared server connection.
 
 Every error is reported inside the JSON (`error` for the whole run, `errors` per section, each
-`{"type": ..., "message": ...}`); the settings are never printed, and passwords are scrubbed from
-every message. Whatever the project prints goes to stderr: stdout carries the JSON alone.
+`{"type": ..., "message": ...}`); the settings are never printed, and the databases' passwords
+(of four characters or more), `password=` values and URL logins are scrubbed from messages and
+outputs. Whatever the project prints goes to stderr: stdout carries the JSON alone.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def section(errors: dict[str, Any], name: str, work: Callable[[], Any]) -> Any:
 
 
 def connect(alias: str) -> Any:
-    """The alias's connection, opened; read-only where the database allows it."""
+    """The alias's connection, opened (a missing SQLite file is an error, not created)."""
     from django.db import connections  # type: ignore[import-untyped]
 
     connection = connections[alias]
@@ -111,9 +113,6 @@ def connect(alias: str) -> Any:
     if connection.vendor == "sqlite" and not memory and not os.path.exists(name):
         raise FileNotFoundError("SQLite database file does not exist: " + name)
     connection.ensure_connection()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET default_transaction_read_only = on")
     return connection
 
 
@@ -278,7 +277,8 @@ def autodetect(result: dict[str, Any]) -> Any:
         )
         found = detector.changes(graph=loader.graph)
     except (Exception, SystemExit) as exc:
-        result["autodetector_error"] = error_of(exc)
+        failed = error_of(exc)
+        result["warnings"].append("autodetector: {type}: {message}".format(**failed))
         return None
     return {app: [op.describe() for m in migrations for op in m.operations]
             for app, migrations in found.items()}  # fmt: skip
@@ -313,7 +313,7 @@ def main() -> None:
     finally:
         sys.stdout = stdout
         close()
-    stdout.write("\n" + json.dumps(report, sort_keys=True) + "\n")
+    stdout.write("\n" + json.dumps(report, sort_keys=True, default=str) + "\n")
     stdout.flush()
 
 
