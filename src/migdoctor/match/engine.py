@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from migdoctor.kb.loader import KnowledgeBase
-from migdoctor.match.context import Context
+from migdoctor.match.context import BUCKET, NEAR, Context
 from migdoctor.match.entities import normalize_value, validate
 from migdoctor.match.normalize import Line, clean_line, joined_with_next
 from migdoctor.match.regexes import compiled, entity_name, literal_union, required_literal
@@ -58,20 +58,34 @@ class Scanner:
         self.context = Context()
         self.groups: dict[tuple[str, frozenset[tuple[str, str]]], _Group] = {}
         self.consumed = 0  # characters fed so far
+        self._observed: set[int] = set()  # buckets whose surroundings were looked at
 
     def feed(self, chunk: str, first_no: int) -> None:
         """Scan a chunk of whole lines whose first line has number `first_no`."""
         lowered = chunk.lower()
-        self.context.observe(lowered, self.consumed)
-        if len(chunk) <= SMALL and self.consumed == 0:
-            self.context.observe_mentions(chunk, first_no)
+        small = len(chunk) <= SMALL
+        if small:
+            self.context.observe(lowered, self.consumed)
+            if self.consumed == 0:
+                self.context.observe_mentions(chunk, first_no)
         starts = self._candidate_starts(lowered)
         line_no, counted = first_no, 0
         for start in starts:
             line_no += chunk.count("\n", counted, start)
             counted = start
-            self._scan_line(chunk, start, line_no)
+            if self._scan_line(chunk, start, line_no) and not small:
+                self._observe_around(lowered, start)
         self.consumed += len(chunk)
+
+    def _observe_around(self, lowered: str, start: int) -> None:
+        """In a big log, markers matter only near a hit: look there, not everywhere."""
+        reach = (NEAR + 1) * BUCKET
+        bucket = (self.consumed + start) // BUCKET
+        if bucket in self._observed:
+            return
+        self._observed.update(range(bucket - NEAR, bucket + NEAR + 1))
+        begin = max(0, start - reach)
+        self.context.observe(lowered[begin:start + reach], self.consumed + begin)
 
     def _candidate_starts(self, lowered: str) -> list[int]:
         """Start offsets of the lines that contain a signal, in order."""
@@ -79,7 +93,7 @@ class Scanner:
             offsets = _occurrences(lowered, self.words)
             return sorted({lowered.rfind("\n", 0, at) + 1 for at in offsets})
         if self._union is None:
-            self._union = literal_union(self.words)
+            self._union = literal_union([_key_word(w) for w in self.words])
         starts: list[int] = []
         position = 0
         while (found := self._union.search(lowered, position)) is not None:
@@ -90,7 +104,7 @@ class Scanner:
             position = end + 1
         return starts
 
-    def _scan_line(self, chunk: str, start: int, no: int) -> None:
+    def _scan_line(self, chunk: str, start: int, no: int) -> bool:
         end = chunk.find("\n", start)
         end = len(chunk) if end < 0 else end
         text, service = clean_line(chunk[start:end])
@@ -102,12 +116,13 @@ class Scanner:
         nxt = Line(no + 1, clean_line(chunk[end + 1:nxt_end if nxt_end >= 0 else None])[0])
         joined = joined_with_next(line, nxt) if end < len(chunk) else None
         if any(marker in low for marker in FOREIGN_LINES):
-            return  # another framework's driver printed this line: not Django's problem
+            return False  # another framework's driver printed this line: not Django's problem
         hits = self._hits(line.text, low)
         if joined:
             # A wrapped line may hold a weaker reading alone and the full one when joined.
             hits = max(hits, self._hits(joined, joined.lower()), key=_strength)
         self._record(hits, line, self.consumed + start)
+        return bool(hits)
 
     def _hits(self, text: str, low: str) -> list[_Hit]:
         candidates: set[str] = set()
@@ -209,6 +224,13 @@ def _index(library: Library) -> tuple[dict[str, list[str]], Callable[[str], Play
         for signal in playbook.match.signals if playbook.match else ():
             index.setdefault(signal.lower(), []).append(playbook.id)
     return index, by_id.__getitem__
+
+
+def _key_word(signal: str) -> str:
+    """The longest run of letters in a signal: a line with the signal has it too, and a scan
+    for words that start with a letter skips digits and punctuation at C speed."""
+    runs = re.findall(r"[^\W\d_]{3,}", signal)
+    return max(runs, key=len) if runs else signal
 
 
 def _occurrences(text: str, words: list[str]) -> Iterator[int]:
