@@ -37,31 +37,45 @@ def open_client(
 ) -> tuple[DockerClient | None, DaemonStatus]:
     """A client of the engine that DOCKER_HOST (or the default socket) names, once it answered.
 
-    The first call asks the engine for its API version with the oldest version the SDK speaks,
-    so that no constructor talks to the engine and a failed client is always closed.
+    The engine is first asked for its version by a client of the oldest API version the SDK
+    speaks (no constructor talks to the engine, and that client is always closed).
     """
     import docker
-    from docker.constants import DEFAULT_DOCKER_API_VERSION, MINIMUM_DOCKER_API_VERSION
-    from docker.utils import kwargs_from_env, version_lt
+    from docker.utils import kwargs_from_env
 
     env = dict(os.environ if environ is None else environ)
     base_url = env.get("DOCKER_HOST") or DEFAULT_SOCKET
     refused = unix_socket_error(base_url, timeout)
     if refused:  # checked first: the SDK leaks its socket when the connect itself fails
         return None, DaemonStatus(False, base_url, error=refused)
-    options: dict[str, Any] = {**kwargs_from_env(environment=env)}
-    options["timeout"] = max(1, round(timeout))
-    first = docker.DockerClient(**options, version=MINIMUM_DOCKER_API_VERSION)
     try:
-        version = first.api.version(api_version=False)
+        options: dict[str, Any] = {**kwargs_from_env(environment=env)}
+        options["timeout"] = max(1, round(timeout))
+        version = _engine_version(options)
     except engine_errors() as exc:
         return None, DaemonStatus(False, base_url, error=daemon_error(exc, base_url, timeout))
+    client = docker.DockerClient(**options, version=_api_version(version))
+    return client, DaemonStatus(True, base_url, version.get("Version"), version.get("ApiVersion"))
+
+
+def _engine_version(options: Mapping[str, Any]) -> dict[str, Any]:
+    import docker
+    from docker.constants import MINIMUM_DOCKER_API_VERSION
+
+    first = docker.DockerClient(**options, version=MINIMUM_DOCKER_API_VERSION)
+    try:
+        return dict(first.api.version(api_version=False))
     finally:
         first.close()
-    api = str(version.get("ApiVersion", MINIMUM_DOCKER_API_VERSION))
-    api = api if version_lt(api, DEFAULT_DOCKER_API_VERSION) else DEFAULT_DOCKER_API_VERSION
-    client = docker.DockerClient(**options, version=api)
-    return client, DaemonStatus(True, base_url, version.get("Version"), version.get("ApiVersion"))
+
+
+def _api_version(version: Mapping[str, Any]) -> str:
+    """The engine's API version, or the SDK's newest when the engine speaks a newer one."""
+    from docker.constants import DEFAULT_DOCKER_API_VERSION, MINIMUM_DOCKER_API_VERSION
+    from docker.utils import version_lt
+
+    api = str(version.get("ApiVersion") or MINIMUM_DOCKER_API_VERSION)
+    return api if version_lt(api, DEFAULT_DOCKER_API_VERSION) else DEFAULT_DOCKER_API_VERSION
 
 
 def unix_socket_error(base_url: str, timeout: float) -> str:
