@@ -27,4 +27,6 @@ def user_dirs(options: list[Path] | None = None) -> list[Path]:
 
 
 def playbook_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+    names = sorted(e.name for e in os.scandir(directory)
+                   if e.name.endswith((".yaml", ".yml")) and not e.name.startswith("."))
+    return [directory / name for name in names]
