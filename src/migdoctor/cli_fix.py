@@ -151,7 +151,7 @@ def _session(facts: Facts, request: FixRequest, prompter: Prompter, out: Any) ->
 
     runner: Any = RecordingRunner()
     if not request.dry_run:
-        local = LocalRunner(out=2 if request.as_json else 1)
+        local = LocalRunner(out=2 if request.as_json else 1, terminal=prompter.interactive)
         runner = ComposeRunner(local, facts.compose, facts.web) if facts.compose else local
     secrets = tuple(t.password for t in (facts.local, facts.docker) if t and t.password)
     return Session(runner, prompter, Journal(journal_path(request.environ)), out,

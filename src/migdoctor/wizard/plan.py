@@ -31,6 +31,7 @@ class PlannedStep:
     stdout: Path | None = None
     missing: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    source: DumpSource | None = field(default=None, repr=False, compare=False)  # backups
 
     @property
     def runs(self) -> bool:
@@ -106,16 +107,27 @@ def build(playbook: Playbook, option: Option, entities: Mapping[str, str], facts
     steps = option.steps
     if option.risk == "destructive" and not any(s.verb == "backup" for s in steps):
         steps = (Step("backup", ()), *steps)
-    dump = _dump(facts, context, entities)
+    steps = _backups_placed(steps, context)
     folder, stamp = backup_dir, now or datetime.now(UTC)
-    planned = tuple(_planned(s, entities, facts, context, dump, folder, stamp) for s in steps)
-    planned = _numbered_backups(planned)
-    verify = tuple(_planned(s, entities, facts, context, dump, folder, stamp)
-                   for s in option.verify)  # fmt: skip
+    planned = _numbered_backups(tuple(_planned(s, entities, facts, context, folder, stamp)
+                                      for s in steps))  # fmt: skip
+    verify = tuple(_planned(s, entities, facts, context, folder, stamp) for s in option.verify)
+    dump = next((s.source for s in planned if s.source), _dump(facts, context, entities))
     plan = Plan(playbook.id, option, context, reason, facts.root, dict(entities), planned, verify,
                 database=dump.dbname if dump else "", dump=dump,
                 production=production(facts, context))  # fmt: skip
     return _checked(plan, playbook, facts)
+
+
+def _backups_placed(steps: tuple[Step, ...], context: str) -> tuple[Step, ...]:
+    """A backup without a context backs up the database the next step works on: before
+    `compose down -v` the container's, before `dropdb` the local one."""
+    placed = list(steps)
+    for i, step in enumerate(placed):
+        if step.verb == "backup" and not step.context:
+            after = next((s for s in placed[i + 1:] if s.verb not in ("note", "backup")), None)
+            placed[i] = replace(step, context=step_context(after, context) if after else context)
+    return tuple(placed)
 
 
 def _dump(facts: Facts, context: str, entities: Mapping[str, str]) -> DumpSource | None:
@@ -126,18 +138,19 @@ def _dump(facts: Facts, context: str, entities: Mapping[str, str]) -> DumpSource
 
 
 def _planned(step: Step, entities: Mapping[str, str], facts: Facts, context: str,
-             dump: DumpSource | None, folder: Path, now: datetime) -> PlannedStep:  # fmt: skip
+             folder: Path, now: datetime) -> PlannedStep:  # fmt: skip
     ctx = step_context(step, context)
     cmd = command(step, dict(entities), where(facts))
     env = _libpq_env(facts.dumps.get("local")) if ctx == "local" and step.verb in DB_TOOLS else {}
     if step.verb != "backup":
         return PlannedStep(step.verb, cmd.argv(ctx), ctx, cmd.confirm, cmd.text,
                            missing=cmd.missing, env=env)  # fmt: skip
-    source = dump if dump is not None and dump.context == ctx else facts.dumps.get(ctx)
+    source = _dump(facts, ctx, entities)
     if source is None:
-        return PlannedStep("backup", (), ctx, cmd.confirm, missing=("database to back up",))
+        return PlannedStep("backup", (), ctx, cmd.confirm, missing=("a database to back up",))
     return PlannedStep("backup", dump_argv(source), ctx, cmd.confirm,
-                       stdout=backup_file(folder, source, now), env=source.env)  # fmt: skip
+                       stdout=backup_file(folder, source, now), env=source.env,
+                       source=source)  # fmt: skip
 
 
 def _numbered_backups(steps: tuple[PlannedStep, ...]) -> tuple[PlannedStep, ...]:

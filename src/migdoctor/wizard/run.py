@@ -156,8 +156,8 @@ def _step(plan: Plan, step: PlannedStep, number: int, decision: Decision, sessio
     if run.exit_code not in (0, None):
         raise _Stop("failed", f"step {number} failed with exit code {run.exit_code}: "
                     f"{step.line()}. " + _state(plan, done, partial=True))  # fmt: skip
-    if step.verb == "backup" and run.exit_code == 0 and step.stdout is not None:
-        _backup_taken(plan, step.stdout, session, done)
+    if step.verb == "backup" and run.exit_code == 0:
+        _backup_taken(plan, step, session, done)
 
 
 def _run(plan: Plan, step: PlannedStep, session: Session, done: _Progress, dry: bool = False,
@@ -177,12 +177,13 @@ def _run(plan: Plan, step: PlannedStep, session: Session, done: _Progress, dry: 
     return run
 
 
-def _backup_taken(plan: Plan, file: Path, session: Session, done: _Progress) -> None:
-    assert plan.dump is not None
-    problem = check_dump(plan.dump, file, plan.cwd)
+def _backup_taken(plan: Plan, step: PlannedStep, session: Session, done: _Progress) -> None:
+    file, source = step.stdout, step.source
+    assert file is not None and source is not None  # a backup step that runs has both
+    problem = check_dump(source, file, plan.cwd)
     if problem:
         raise _Stop("failed", f"the backup is not usable: {problem}. " + _state(plan, done))
-    done.backup, done.restore = file, restore_line(plan.dump, file)
+    done.backup, done.restore = file, restore_line(source, file)
     session.out.write(f"Backup: {file}\nRestore it with: {done.restore}\n")
 
 

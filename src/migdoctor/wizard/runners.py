@@ -49,29 +49,45 @@ class Runner(Protocol):
 @dataclass(frozen=True)
 class LocalRunner:
     """Runs argv lists as child processes, no shell; their output goes to `out` (a file
-    descriptor: 1, or 2 when stdout carries JSON), their errors to `err`."""
+    descriptor: 1, or 2 when stdout carries JSON), their errors to `err`. With a person at
+    the terminal (`terminal`), a child that asks its own question (`flush`) can be answered;
+    otherwise it reads an empty input."""
 
     out: int = 1
     err: int = 2
+    terminal: bool = False
 
     def run(self, call: Invocation) -> Result:
+        """The child's exit code; on Ctrl-C, however early, the child is stopped and the
+        result says so (exit code None: it had not started)."""
         sys.stdout.flush()
         sys.stderr.flush()
+        started: list[subprocess.Popen[bytes]] = []
+        try:
+            return self._run(call, started)
+        except KeyboardInterrupt:
+            if not started:
+                return Result(call.argv, None, interrupted=True)
+            _stop(started[0])
+            return Result(call.argv, started[0].returncode, interrupted=True)
+
+    def _run(self, call: Invocation, started: list[subprocess.Popen[bytes]]) -> Result:
         with ExitStack() as stack:
             stdin: Any = stack.enter_context(call.stdin.open("rb")) if call.stdin else None
             stdout: Any = stack.enter_context(_private(call.stdout)) if call.stdout else self.out
             try:
-                proc = subprocess.Popen(
+                started.append(subprocess.Popen(
                     call.argv, cwd=call.cwd, env={**os.environ, **call.env},
-                    stdin=stdin or subprocess.DEVNULL, stdout=stdout, stderr=self.err,
-                )  # fmt: skip
+                    stdin=stdin or (None if self.terminal else subprocess.DEVNULL),
+                    stdout=stdout, stderr=self.err,
+                ))  # fmt: skip
             except FileNotFoundError:
                 _say(self.err, f"migdoctor: {call.argv[0]}: command not found\n")
                 return Result(call.argv, NOT_FOUND)
             except PermissionError:
                 _say(self.err, f"migdoctor: {call.argv[0]}: not executable\n")
                 return Result(call.argv, NOT_EXECUTABLE)
-            return _wait(proc, call.argv)
+            return Result(call.argv, started[0].wait())
 
 
 def _private(path: Path) -> IO[bytes]:
@@ -79,15 +95,6 @@ def _private(path: Path) -> IO[bytes]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     return os.fdopen(fd, "wb")
-
-
-def _wait(proc: subprocess.Popen[bytes], argv: tuple[str, ...]) -> Result:
-    """The exit code; on Ctrl-C (which the child received too) give it time to stop."""
-    try:
-        return Result(argv, proc.wait())
-    except KeyboardInterrupt:
-        _stop(proc)
-        return Result(argv, proc.returncode, interrupted=True)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
