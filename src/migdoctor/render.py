@@ -6,7 +6,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from migdoctor.model import Finding, Option, Playbook
-from migdoctor.steps import Command, command, ranked
+from migdoctor.steps import PLACEHOLDER, Command, command, ranked
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,7 +28,8 @@ def _plain(markdown: str) -> str:
     return " ".join(first.replace("**", "").replace("`", "").split())
 
 
-def _option(out: Console, number: int, option: Option, entities: dict[str, str]) -> None:
+def _option(out: Console, number: int, option: Option, entities: dict[str, str],
+            gaps: bool = True) -> None:
     from rich.markup import escape
 
     style = RISK_STYLE[option.risk]
@@ -41,7 +42,7 @@ def _option(out: Console, number: int, option: Option, entities: dict[str, str])
         if cmd.verb == "note":
             out.print(f"       [dim]•[/dim] {escape(cmd.text)}")
     for label, context in (("locally", "local"), ("with Docker Compose", "compose")):
-        lines = [_shell_line(cmd, context) for cmd in commands if cmd.verb != "note"]
+        lines = [_shell_line(cmd, context, gaps) for cmd in commands if cmd.verb != "note"]
         lines = [line for line in lines if line]
         if lines:
             out.print(f"       [dim]{label}:[/dim]")
@@ -49,16 +50,17 @@ def _option(out: Console, number: int, option: Option, entities: dict[str, str])
                 out.print(f"         [cyan]$[/cyan] {line}")
 
 
-def _shell_line(cmd: Command, context: str) -> str:
-    """One step as the user would type it, with what it still needs."""
+def _shell_line(cmd: Command, context: str, gaps: bool) -> str:
+    """One step as the user would type it; an unknown value shows as its NAME."""
     from rich.markup import escape
 
     argv = cmd.argv(context)
     if not argv:
         return ""
+    shown = [PLACEHOLDER.sub(lambda m: m.group(1).upper(), arg) for arg in argv]
     redirect = f" > {shlex.quote(cmd.stdout)}" if cmd.stdout else ""
-    gap = f"  [red](needs {', '.join(cmd.missing)})[/red]" if cmd.missing else ""
-    return escape(shlex.join(argv) + redirect) + gap
+    gap = f"  [red](needs {', '.join(cmd.missing)})[/red]" if cmd.missing and gaps else ""
+    return escape(shlex.join(shown) + redirect) + gap
 
 
 def finding(out: Console, item: Finding, index: int) -> None:
@@ -120,7 +122,7 @@ def playbook_page(pb: Playbook) -> None:
         out.print(Markdown(pb.cause))
         out.print()
     for number, option in enumerate(pb.options, 1):
-        _option(out, number, option, {})
+        _option(out, number, option, {}, gaps=False)
         if option.when:
             out.print(f"       [dim]{escape(_plain(option.when))}[/dim]")
     if pb.references:
