@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from migdoctor.probes.django_probe import find_python, probe_argv, script_text
+from tests.probes_django.lab import REPO
 
 
 def test_local_argv(tmp_path: Path) -> None:
@@ -66,3 +69,20 @@ def test_script_is_python_38_and_imports_only_django_and_the_stdlib() -> None:
 
     assert "migdoctor" not in imported
     assert imported - {"django"} <= set(sys.stdlib_module_names)
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_script(tmp_path: Path) -> None:
+    """An installed, non-editable migdoctor reads the script from inside its package."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path / "dist"), str(REPO)], check=True)  # fmt: skip
+    wheel = next((tmp_path / "dist").glob("migdoctor-*.whl"))
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(target), str(wheel)], check=True)  # fmt: skip
+    code = "from migdoctor.probes import django_probe as p; print(p.__file__, len(p.script_text()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(target)}, cwd=tmp_path)  # fmt: skip
+    path, length = out.stdout.split()
+    assert path.startswith(str(target))
+    assert int(length) == len(script_text())
