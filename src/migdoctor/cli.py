@@ -76,6 +76,41 @@ def _emit(data: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+# Options of the live commands: doctor, status and diagnose --live (see migdoctor.live).
+ProjectOption = Annotated[str | None, typer.Option(
+    "--project", help="The project folder (default: found from the current one).")]
+ManageOption = Annotated[str | None, typer.Option("--manage", help="The path of manage.py.")]
+DatabaseUrlOption = Annotated[str | None, typer.Option(
+    "--database-url", help="The database to probe: postgresql://USER:PASSWORD@HOST:PORT/DB.")]
+DatabaseOption = Annotated[list[str] | None, typer.Option(
+    "--database", help="A database to probe by name, NAME=URL (repeatable).")]
+ComposeFilesOption = Annotated[list[str] | None, typer.Option(
+    "--file", "-f", help="A compose file (repeatable; default: as docker compose finds it).")]
+ServiceOption = Annotated[str | None, typer.Option(
+    "--service", help="The Compose service that runs Django (default: web or the like).")]
+FailOnOption = Annotated[str, typer.Option(
+    "--fail-on", help="Exit 1 on problems at this level or above: warn or fail.")]
+LiveFlag = Annotated[bool, typer.Option(
+    "--live", help="Confirm and complete the findings with the project and its databases.")]
+
+
+def _live_options(project: str | None, manage: str | None, database_url: str | None,
+                  database: list[str] | None, files: list[str] | None,
+                  service: str | None) -> Any:  # fmt: skip
+    from migdoctor.live.gather import LiveOptions
+
+    return LiveOptions(project, manage, database_url, tuple(database or ()), tuple(files or ()),
+                       service)  # fmt: skip
+
+
+def _handles() -> Any:
+    import os
+
+    from migdoctor.live.gather import real_handles
+
+    return real_handles(os.environ, Path.cwd())
+
+
 @app.command()
 def diagnose(
     text: Annotated[str | None, typer.Argument(help="The error text (or --file, stdin).")] = None,
@@ -87,11 +122,15 @@ def diagnose(
     compose_file: cli_fix.ComposeFiles = None, yes: cli_fix.Yes = False,
     dry_run: cli_fix.DryRun = False, allow_destructive: cli_fix.AllowDestructive = False,
     allow_production: cli_fix.AllowProduction = False, set_: cli_fix.Sets = None,
+    live: LiveFlag = False, manage: ManageOption = None, database_url: DatabaseUrlOption = None,
+    database: DatabaseOption = None, service: ServiceOption = None,
 ) -> None:  # fmt: skip
     """Diagnose a pasted error, traceback or `docker compose logs` dump (--fix: and fix it)."""
     with _handled():
         from migdoctor.match.diagnose import diagnose_stream, diagnose_text
 
+        if not live and (manage or database_url or database or service):
+            raise MigdoctorError("--manage, --database-url, --database and --service need --live")
         knowledge = _load_kb(kb)
         if text is not None and file is not None:
             raise MigdoctorError("give the text or --file, not both")
@@ -106,8 +145,25 @@ def diagnose(
                 option, context, project, python, tuple(compose_file or ()), yes, dry_run,
                 allow_destructive, allow_production, as_json, tuple(set_ or ()))  # fmt: skip
             raise typer.Exit(cli_fix.fix_findings(findings, request))
-        _show_diagnosis(findings, knowledge, head, as_json)
+        if live and findings:
+            _show_live(findings, _live_options(project, manage, database_url, database,
+                                               compose_file, service), as_json)  # fmt: skip
+        else:
+            _show_diagnosis(findings, knowledge, head, as_json)
         raise typer.Exit(0 if findings else 1)
+
+
+def _show_live(findings: list[Any], options: Any, as_json: bool) -> None:
+    from migdoctor.live.enrich import enrich
+    from migdoctor.live.gather import gather
+
+    enriched = enrich(findings, gather(options, _handles()))
+    if as_json:
+        _emit({"findings": [item.as_json() for item in enriched]})
+        return
+    from migdoctor.live import render_live
+
+    render_live.live_findings(enriched)
 
 
 def _with_stream(file: str | None, use: Callable[[Any], T]) -> T:
@@ -196,6 +252,56 @@ def kb_validate(
                 sys.stdout.write(f"{problem}\n")
             sys.stdout.write("ok\n" if not problems else f"{len(problems)} problem(s)\n")
         raise typer.Exit(1 if problems else 0)
+
+
+@app.command()
+def doctor(
+    project: ProjectOption = None, manage: ManageOption = None,
+    database_url: DatabaseUrlOption = None, database: DatabaseOption = None,
+    file: ComposeFilesOption = None, service: ServiceOption = None, as_json: JsonOption = False,
+    fail_on: FailOnOption = "fail",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every detail.")] = False,
+    kb: KbOption = None,
+) -> None:  # fmt: skip
+    """Check the project, Docker Compose and each database: a mark and a hint per check."""
+    with _handled():
+        from migdoctor.live.doctor import run_doctor
+        from migdoctor.live.status import check_fail_on, exit_code
+
+        check_fail_on(fail_on)
+        options = _live_options(project, manage, database_url, database, file, service)
+        report = run_doctor(options, _handles(), _load_kb(kb))
+        if as_json:
+            _emit(report.as_json())
+        else:
+            from migdoctor.live import render_live
+
+            render_live.doctor(report, verbose)
+        raise typer.Exit(exit_code(report.statuses, fail_on))
+
+
+@app.command()
+def status(
+    project: ProjectOption = None, manage: ManageOption = None,
+    database_url: DatabaseUrlOption = None, database: DatabaseOption = None,
+    file: ComposeFilesOption = None, service: ServiceOption = None, as_json: JsonOption = False,
+    fail_on: FailOnOption = "fail",
+) -> None:  # fmt: skip
+    """Per app, the migration files against what each database has applied, side by side."""
+    with _handled():
+        from migdoctor.live.gather import gather
+        from migdoctor.live.status import check_fail_on, exit_code, status_report
+
+        check_fail_on(fail_on)
+        options = _live_options(project, manage, database_url, database, file, service)
+        report = status_report(gather(options, _handles()))
+        if as_json:
+            _emit(report.as_json())
+        else:
+            from migdoctor.live import render_live
+
+            render_live.status(report)
+        raise typer.Exit(exit_code([i.level for i in report.drift], fail_on))
 
 
 def main() -> None:

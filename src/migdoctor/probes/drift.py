@@ -59,7 +59,8 @@ class ProjectMigrations:
 
 @dataclass(frozen=True)
 class DriftItem:
-    """One disagreement; `level` is `warn` (pending, ghost) or `fail`."""
+    """One disagreement; `level` is `warn` (pending, ghost) or `fail`. `dependency`: the
+    unapplied dependency of an `inconsistent` item."""
 
     kind: str
     target: str
@@ -73,7 +74,7 @@ class DriftItem:
     dependency: NodeKey | None = None
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"kind": self.kind, "target": self.target, "app_label": self.app_label,
+        return {"kind": self.kind, "target": self.target, "app_label": self.app_label or None,
                 "migration": self.migration, "relation": self.relation, "column": self.column,
                 "playbook": self.playbook}  # fmt: skip
 

@@ -1,0 +1,197 @@
+"""Options judged by what the databases really hold, then ranked.
+
+Faking is offered, and shown as `safe`, only when every change of the migration is already in a
+database where it is not applied (a drift `fake-candidate`); otherwise it is unavailable and says
+why. Options the facts support come first, unavailable ones last, risk and order otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from migdoctor.live.gather import Facts
+from migdoctor.model import RISK_ORDER, Option, Playbook
+from migdoctor.probes import NodeKey
+from migdoctor.probes.database import DatabaseSnapshot
+from migdoctor.probes.drift import DriftItem
+from migdoctor.probes.migration_graph import MigrationGraph
+from migdoctor.steps import command
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a finding is about: a table or column, the migration, the drift that concerns them."""
+
+    relation: str | None
+    column: str | None
+    key: NodeKey | None
+    items: tuple[DriftItem, ...]
+    graph: MigrationGraph
+
+    @property
+    def what(self) -> str:
+        if self.relation and self.column:
+            return f"column {self.relation}.{self.column}"
+        return f"table {self.relation}" if self.relation else "the migration's changes"
+
+    @property
+    def name(self) -> str:
+        return f"{self.key[0]}.{self.key[1]}" if self.key else "the migration"
+
+    def kinds(self, *kinds: str) -> list[DriftItem]:
+        """Items of these kinds, about the chosen migration when there is one."""
+        return [i for i in self.items if i.kind in kinds
+                and (self.key is None or (i.app_label, i.migration) == self.key)]  # fmt: skip
+
+    def parent(self, key: NodeKey) -> NodeKey | None:
+        """The migration of the same app that `key` depends on."""
+        same = sorted(e.parent for e in self.graph.edges
+                      if e.child == key and e.parent[0] == key[0])  # fmt: skip
+        return same[-1] if same else None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    option: str
+    available: bool
+    risk: str
+    reason: str = ""
+    confirmed: bool = False  # the facts point at this option
+
+
+def _targets(items: list[DriftItem]) -> str:
+    return ", ".join(dict.fromkeys(i.target for i in items))
+
+
+def _fake(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    found = subject.kinds("fake-candidate")
+    if found:
+        return Verdict(option.id, True, "safe", f"every change of {subject.name} is already in "
+                       f"{_targets(found)}, where it is not applied", confirmed=True)
+    return Verdict(option.id, False, option.risk, _why_not_fake(subject, facts))
+
+
+def _why_not_fake(subject: Subject, facts: Facts) -> str:
+    if subject.key is None:
+        return f"no migration file touches {subject.what}"
+    missing, partial = subject.kinds("missing"), subject.kinds("present")
+    if missing:
+        return (f"the {subject.what} is missing in {_targets(missing)}: faking would record "
+                "work that was never done")
+    if partial:
+        return f"only part of {subject.name}'s changes is in {_targets(partial)}"
+    snaps = facts.snapshots.values()
+    if snaps and all(subject.key[1] in s.applied(subject.key[0]) for s in snaps):
+        return f"{subject.name} is already applied in {', '.join(facts.snapshots)}"
+    return f"the changes of {subject.name} are not in the database: run it instead"
+
+
+def _fake_initial(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    migration = subject.graph.files.get(subject.key) if subject.key else None
+    if migration is not None and not (migration.initial or migration.name.startswith("0001")):
+        return Verdict(option.id, False, option.risk, f"{subject.name} is not an initial migration")
+    return _fake(subject, facts, option)
+
+
+def _apply(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    ahead = subject.kinds("fake-candidate", "present")
+    if ahead:
+        return Verdict(option.id, False, option.risk, f"migrate would run {subject.name} and "
+                       f"fail: its {subject.what} is already there in {_targets(ahead)}")
+    missing = subject.kinds("missing")
+    if missing:
+        return Verdict(option.id, False, option.risk, f"{subject.name}, which creates the "
+                       f"{subject.what}, is already applied in {_targets(missing)}: migrate "
+                       "has nothing to run")
+    pending = subject.kinds("pending")
+    if pending:
+        return Verdict(option.id, True, option.risk, f"{subject.name} is not applied in "
+                       f"{_targets(pending)}", confirmed=True)
+    return None
+
+
+def _in_container(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    split = [i for i in subject.kinds("pending") if i.playbook == "local-vs-docker-database"]
+    if split:
+        return Verdict(option.id, True, option.risk, f"{subject.name} is applied in one "
+                       f"database but not in {_targets(split)}", confirmed=True)
+    if subject.key and len(facts.snapshots) > 1 and all(
+            subject.key[1] in s.applied(subject.key[0]) for s in facts.snapshots.values()):
+        return Verdict(option.id, False, option.risk, f"{subject.name} is applied in "
+                       f"{', '.join(facts.snapshots)} alike")
+    return None
+
+
+def _record_dependency(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    wanted = {i.dependency for i in subject.kinds("inconsistent")}
+    ready = [i for i in subject.items if i.kind == "fake-candidate"
+             and (i.app_label, i.migration) in wanted]  # fmt: skip
+    if ready:
+        return Verdict(option.id, True, option.risk, f"every change of {ready[0].app_label}."
+                       f"{ready[0].migration} is already in {_targets(ready)}", confirmed=True)
+    if wanted:
+        return Verdict(option.id, False, option.risk, "the changes of the dependency are not "
+                       "all in the database: apply it for real (reapply in order)")
+    return None
+
+
+def _reapply(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    wanted = {i.dependency for i in subject.kinds("inconsistent")}
+    ready = [i for i in subject.items if i.kind == "fake-candidate"
+             and (i.app_label, i.migration) in wanted]  # fmt: skip
+    if ready:
+        return Verdict(option.id, False, option.risk, "the dependency's changes are already "
+                       "there: record it instead of running it again")
+    if wanted:
+        return Verdict(option.id, True, option.risk, "the dependency's changes are not in the "
+                       "database: it must run for real", confirmed=True)
+    return None
+
+
+def _rerun(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    missing = subject.kinds("missing")
+    if missing:
+        return Verdict(option.id, True, option.risk, f"{subject.name} is applied but the "
+                       f"{subject.what} is missing in {_targets(missing)}", confirmed=True)
+    if subject.relation and facts.snapshots and all(
+            _has(s, subject) for s in facts.snapshots.values()):
+        return Verdict(option.id, False, option.risk, f"the {subject.what} exists in "
+                       f"{', '.join(facts.snapshots)}")
+    return None
+
+
+def _has(snap: DatabaseSnapshot, subject: Subject) -> bool:
+    if subject.relation is None:
+        return False
+    if subject.column:
+        return snap.has_column(subject.relation, subject.column)
+    return snap.has_table(subject.relation)
+
+
+Rule = Callable[[Subject, Facts, Option], "Verdict | None"]
+RULES: Final[Mapping[str, Rule]] = {
+    "fake-migration": _fake, "fake-one-migration": _fake, "find-and-fake-migration": _fake,
+    "fake-initial": _fake_initial, "record-dependency-as-applied": _record_dependency,
+    "reapply-in-order": _reapply,
+    "apply-pending-migrations": _apply, "migrate-in-container": _in_container,
+    "rerun-adding-migration": _rerun, "rerun-app-migrations": _rerun,
+}  # fmt: skip
+
+
+def judge(
+    playbook: Playbook, subject: Subject, facts: Facts, entities: dict[str, str]
+) -> tuple[Verdict, ...]:
+    """A verdict per option, best first. Without any readable database nothing is judged."""
+    verdicts = []
+    for option in playbook.options:
+        rule = RULES.get(option.id) if facts.snapshots else None
+        verdict = rule(subject, facts, option) if rule else None
+        verdicts.append(verdict or Verdict(option.id, True, option.risk))
+    index = {o.id: i for i, o in enumerate(playbook.options)}
+    gaps = {o.id: any(command(s, entities).missing for s in o.steps if s.verb != "note")
+            for o in playbook.options}  # fmt: skip
+    return tuple(sorted(verdicts, key=lambda v: (not v.available, not v.confirmed,
+                                                 RISK_ORDER[v.risk], gaps[v.option],
+                                                 index[v.option])))
