@@ -8,10 +8,10 @@ parsed becomes a `ProbeFinding` (label `bad-migration-file`) instead of an excep
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeVar
 
 from migdoctor.probes import NodeKey, ProbeFinding
 from migdoctor.probes.migration_ast import (
@@ -27,6 +27,7 @@ Settings = Mapping[str, object]
 """Django settings the parser needs (`AUTH_USER_MODEL`, flags read by conditional lists)."""
 
 DEFAULT_SETTINGS: Final[Settings] = MappingProxyType({"AUTH_USER_MODEL": "auth.User"})
+_Item = TypeVar("_Item")  # what one item of a list expression is read as
 
 
 @dataclass(frozen=True)
@@ -106,35 +107,31 @@ def _items(node: ast.expr, settings: Settings, notes: list[str]) -> list[ast.exp
     return None
 
 
-def _keys(node: ast.expr, settings: Settings, notes: list[str]) -> list[NodeKey]:
-    """The node keys of a dependencies / replaces / run_before list; `notes` gets the rest."""
+def _read_list(
+    node: ast.expr, settings: Settings, notes: list[str], read: Callable[[ast.expr], _Item | None]
+) -> list[_Item]:
+    """What `read` makes of each item of a list expression; `notes` gets what it cannot read."""
     items = _items(node, settings, notes)
     if items is None:
         notes.append(f"not read: {ast.unparse(node)}")
         return []
-    keys = []
+    found = []
     for item in items:
-        key = _dependency(item, settings)
-        if key is None:
+        value = read(item)
+        if value is None:
             notes.append(f"not read: {ast.unparse(item)}")
         else:
-            keys.append(key)
-    return keys
+            found.append(value)
+    return found
+
+
+def _keys(node: ast.expr, settings: Settings, notes: list[str]) -> list[NodeKey]:
+    """The node keys of a dependencies / replaces / run_before list; `notes` gets the rest."""
+    return _read_list(node, settings, notes, lambda item: _dependency(item, settings))
 
 
 def _operations(node: ast.expr, settings: Settings, notes: list[str]) -> tuple[Operation, ...]:
-    items = _items(node, settings, notes)
-    if items is None:
-        notes.append(f"not read: {ast.unparse(node)}")
-        return ()
-    operations = []
-    for item in items:
-        operation = to_operation(item)
-        if operation is None:
-            notes.append(f"not read: {ast.unparse(item)}")
-        else:
-            operations.append(operation)
-    return tuple(operations)
+    return tuple(_read_list(node, settings, notes, to_operation))
 
 
 def from_class(
