@@ -1,0 +1,260 @@
+"""The scenario lab: the lab project copied to a temporary folder, on its own scratch database of
+the real PostgreSQL (127.0.0.1:5432, trust auth), broken the way users break it, and migdoctor
+run on it the way a user runs it (an activated virtualenv, the project's `.env` exported).
+
+Everything a scenario proves is read back from the real system: the output of the real command
+that failed, `django_migrations`, and checksums of every table's rows computed by SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+REPO = Path(__file__).resolve().parents[2]
+LAB = REPO / "tests" / "lab" / "project"
+VENV = Path(sys.prefix)  # the virtualenv the tests run in: the project's own environment
+PYTHON = str(VENV / "bin" / "python")  # what an activated virtualenv runs as `python`
+ADMIN: dict[str, Any] = {"host": "127.0.0.1", "port": 5432, "user": "postgres",
+                         "dbname": "postgres"}  # fmt: skip
+SEED_SQL = """
+INSERT INTO tickets_queue (name) VALUES ('support'), ('billing');
+INSERT INTO tickets_ticket (title, body, status, created_at, queue_id)
+SELECT 'ticket ' || n, repeat('text ', n), 'open', '2026-01-01'::timestamptz + n * interval '1 h',
+       (SELECT id FROM tickets_queue ORDER BY id LIMIT 1)
+FROM generate_series(1, 50) AS n;
+INSERT INTO kb_article (title, slug, body, ticket_id)
+SELECT 'article ' || id, 'article-' || id, 'body ' || id, id FROM tickets_ticket WHERE id % 5 = 0;
+"""
+DROP_FROM_ENV = ("POSTGRES_", "DATABASE_", "PG", "COMPOSE_", "DOCKER_", "DEBUG", "VIRTUAL_ENV",
+                 "DJANGO_", "MIGDOCTOR_")  # fmt: skip
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def admin() -> psycopg.Connection[tuple[Any, ...]]:
+    return psycopg.connect(**ADMIN, autocommit=True, connect_timeout=3)
+
+
+def create_database(name: str, template: str | None = None) -> None:
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with admin() as conn:
+        conn.execute(create)
+
+
+def drop_database(name: str) -> None:
+    with admin() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))  # fmt: skip
+
+
+@contextmanager
+def scratch_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new database (a copy of `template`), dropped on leaving."""
+    name = unique(prefix)
+    create_database(name, template)
+    try:
+        yield name
+    finally:
+        drop_database(name)
+
+
+def user_env(state: Path) -> dict[str, str]:
+    """This environment as a user's shell with the project's virtualenv activated: no database,
+    Compose or Django settings of its own; migdoctor's journal and backups under `state`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(DROP_FROM_ENV)}
+    env.update(VIRTUAL_ENV=str(VENV), PATH=f"{VENV / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}",
+               XDG_STATE_HOME=str(state), PYTHONDONTWRITEBYTECODE="1", NO_COLOR="1",
+               COLUMNS="200", LC_ALL="C.UTF-8", LANG="C.UTF-8")  # fmt: skip
+    return env
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished command: its exit code and what a terminal showed (stdout and stderr)."""
+
+    argv: tuple[str, ...]
+    code: int
+    output: str
+
+    def __str__(self) -> str:
+        return f"$ {' '.join(self.argv)}\nexit {self.code}\n{self.output}"
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """`migdoctor diagnose --fix --json`: exit code, the JSON outcome, the progress on stderr."""
+
+    code: int
+    outcome: dict[str, Any]
+    log: str
+
+    def __str__(self) -> str:
+        return f"exit {self.code}\n{json.dumps(self.outcome, indent=1)}\n--- stderr\n{self.log}"
+
+    @property
+    def commands(self) -> list[list[str]]:
+        return [s["argv"] for s in self.outcome.get("steps", [])]
+
+
+@dataclass
+class Project:
+    """The lab project in `root`, its `.env` exported in `env`, on the database `dbname`."""
+
+    root: Path
+    dbname: str
+    env: dict[str, str]
+    state: Path
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, folder: Path, dbname: str, **overrides: str) -> Project:
+        root = folder / f"mdscn{uuid.uuid4().hex[:8]}"  # also the Compose project name
+        shutil.copytree(LAB, root, ignore=shutil.ignore_patterns("__pycache__", ".env",
+                                                                 "*.sqlite3"))  # fmt: skip
+        settings = {"POSTGRES_DB": dbname, "POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": "",
+                    "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "5432", "DEBUG": "1",
+                    **overrides}  # fmt: skip
+        (root / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+        state = folder / "state"
+        return cls(root, dbname, {**user_env(state), **settings}, state, settings)
+
+    # -- files
+
+    def path(self, rel: str) -> Path:
+        return self.root / "src" / rel
+
+    def write(self, rel: str, text: str) -> None:
+        self.path(rel).write_text(text)
+
+    def edit(self, rel: str, old: str, new: str) -> None:
+        text = self.path(rel).read_text()
+        assert old in text, f"{rel}: {old!r} not found"
+        self.path(rel).write_text(text.replace(old, new, 1))
+
+    def migration_files(self, app: str) -> list[str]:
+        return sorted(p.name for p in self.path(f"{app}/migrations").glob("0*.py"))
+
+    def git(self, *args: str) -> Result:
+        env = {**self.env, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.invalid",
+               "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.invalid",
+               "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}  # fmt: skip
+        result = run(["git", *args], self.root, env)
+        assert result.code == 0, str(result)
+        return result
+
+    # -- commands
+
+    def run(self, argv: list[str], env: Mapping[str, str] | None = None,
+            stdin: str | None = None) -> Result:  # fmt: skip
+        return run(argv, self.root, {**self.env, **(env or {})}, stdin)
+
+    def manage(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
+        return self.run([PYTHON, "src/manage.py", *args], env)
+
+    def ok(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        result = self.manage(*args, env=env)
+        assert result.code == 0, str(result)
+        return result.output
+
+    def fails(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        """The real error of a real `manage.py` run that must fail."""
+        result = self.manage(*args, env=env)
+        assert result.code != 0, str(result)
+        return result.output
+
+    def migdoctor(self, *args: str, stdin: str | None = None,
+                  env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        return subprocess.run(
+            [PYTHON, "-m", "migdoctor", *args], cwd=self.root,
+            env={**self.env, **(env or {})}, input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+
+    def diagnose(self, text: str) -> list[dict[str, Any]]:
+        """The findings of `migdoctor diagnose --json` on `text`, best first."""
+        proc = self.migdoctor("diagnose", "--json", stdin=text)
+        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+        findings: list[dict[str, Any]] = json.loads(proc.stdout)["findings"]
+        return findings
+
+    def fix(self, text: str, *args: str, context: str = "local") -> Fixed:
+        """`migdoctor diagnose --fix --yes --context CONTEXT --project ROOT --json`, `text` on
+        stdin: the best non-destructive option of the first finding."""
+        proc = self.migdoctor("diagnose", "--fix", "--yes", "--context", context, "--project",
+                              str(self.root), "--json", *args, stdin=text)  # fmt: skip
+        try:
+            outcome = json.loads(proc.stdout) if proc.stdout.strip() else {}
+        except json.JSONDecodeError:
+            outcome = {"unparsed stdout": proc.stdout}
+        return Fixed(proc.returncode, outcome, proc.stderr)
+
+    # -- the database
+
+    def connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        return psycopg.connect(**{**ADMIN, "dbname": self.dbname}, autocommit=True)
+
+    def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        with self.connect() as conn:
+            cur = conn.execute(query.encode(), params or None)
+            return cur.fetchall() if cur.description else []
+
+    def history(self) -> list[tuple[str, str]]:
+        """`django_migrations` as (app, name), in id order."""
+        return [(str(a), str(n)) for a, n in self.sql(
+            "SELECT app, name FROM django_migrations ORDER BY id")]  # fmt: skip
+
+    def applied(self, app: str) -> list[str]:
+        return [n for a, n in self.history() if a == app]
+
+    def checksums(self, ignore: Mapping[str, tuple[str, ...]] | None = None,
+                  ) -> dict[str, tuple[int, str]]:  # fmt: skip
+        return checksums(self.connect, ignore)
+
+
+def checksums(connect: Any, ignore: Mapping[str, tuple[str, ...]] | None = None,
+              ) -> dict[str, tuple[int, str]]:  # fmt: skip
+    """Row count and an md5 of every table's rows (as JSON, in a stable order), by SQL.
+    `ignore` names columns per table left out (a column a fix adds back)."""
+    ignore = ignore or {}
+    found: dict[str, tuple[int, str]] = {}
+    with connect() as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]  # fmt: skip
+        for table in tables:
+            row = sql.SQL("to_jsonb(t)")
+            for column in ignore.get(table, ()):
+                row = sql.SQL("({} - {})").format(row, sql.Literal(column))
+            query = sql.SQL("SELECT count(*), md5(coalesce(string_agg(({row})::text, '|' "
+                            "ORDER BY ({row})::text), '')) FROM {table} AS t").format(
+                row=row, table=sql.Identifier(table))  # fmt: skip
+            count, digest = conn.execute(query).fetchone() or (0, "")
+            found[table] = (int(count), str(digest))
+    return found
+
+
+def run(argv: list[str], cwd: Path, env: Mapping[str, str], stdin: str | None = None,
+        timeout: float = 300) -> Result:  # fmt: skip
+    """`argv` as a terminal shows it: stdout and stderr in one stream."""
+    proc = subprocess.run(argv, cwd=cwd, env=dict(env), input=stdin,
+                          stdin=None if stdin is not None else subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout, check=False)  # fmt: skip
+    return Result(tuple(argv), proc.returncode, proc.stdout)
