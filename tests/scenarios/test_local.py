@@ -5,6 +5,7 @@ error of the real command, `migdoctor diagnose --json` on it, then `migdoctor di
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -128,3 +129,107 @@ def test_fixed_without_losing_a_row(project: Project, case: Fixable) -> None:
     assert project.history() == history + case.recorded
     after = project.checksums(ignore=case.restored)
     assert without(after, HISTORY) == without(rows, HISTORY)
+
+
+def column_dropped_by_hand(project: Project) -> str:
+    """kb_article.slug dropped in psql; the next command that reads articles fails."""
+    project.sql("ALTER TABLE kb_article DROP COLUMN slug")
+    return project.fails("dumpdata", "kb")
+
+
+def test_a_column_dropped_by_hand_comes_back_by_rerunning_its_migration(project: Project) -> None:
+    """The playbook's remedy, named: fake the history back before the migration that adds the
+    column, then migrate forward; a backup is taken first."""
+    error = column_dropped_by_hand(project)
+    findings = project.diagnose(error)
+    assert (findings[0]["playbook"], findings[0]["entities"]) == (
+        "undefined-column", {"relation": "kb_article", "column": "slug"})
+    rows, history = project.checksums(), project.history()
+
+    fixed = project.fix(error, "--option", "rerun-adding-migration",
+                        "--set", "adding_migration=0002_article_slug",
+                        "--set", "before_adding=0001_initial")  # fmt: skip
+
+    assert (fixed.code, fixed.outcome["verified"]) == (0, True), str(fixed)
+    assert fixed.commands == [
+        pg_dump(project), manage("showmigrations", "kb"),
+        manage("sqlmigrate", "kb", "0002_article_slug"),
+        manage("migrate", "kb", "0001_initial", "--fake"), manage("migrate", "kb"),
+        manage("showmigrations", "kb"), manage("migrate", "--check")]  # fmt: skip
+    assert fixed.outcome["backup"] is not None
+    assert project.manage("dumpdata", "kb").code == 0
+    assert project.ok("migrate").endswith("No migrations to apply.\n")
+    moved = ("kb", "0002_article_slug")
+    assert project.history() == [h for h in history if h != moved] + [moved]
+    assert project.sql("SELECT DISTINCT slug FROM kb_article") == [("",)]
+    after = project.checksums(ignore={"kb_article": ("slug",)})
+    assert without(after, HISTORY) == without(rows, HISTORY)
+
+
+def test_a_deleted_migration_others_depend_on_is_refused_with_the_manual_step(
+    project: Project,
+) -> None:
+    """No automatic fix brings a file back: the run shows where git has it, names the manual
+    step, fails its verification and changes nothing. The manual step then fixes it."""
+    deleted = "src/tickets/migrations/0006_queue_ticket_queue_and_more.py"
+    project.git("init", "-q", "-b", "main")
+    project.git("add", ".")
+    project.git("commit", "-q", "-m", "lab project")
+    project.git("rm", "-q", deleted)
+    project.git("commit", "-q", "-m", "remove an old migration")
+    error = project.fails("migrate")
+    findings = project.diagnose(error)
+    assert (findings[0]["playbook"], findings[0]["entities"]) == ("node-not-found", {
+        "app_label": "kb", "migration": "0001_initial", "parent_app": "tickets",
+        "parent": "0006_queue_ticket_queue_and_more"})  # fmt: skip
+    rows, history = project.checksums(), project.history()
+
+    fixed = project.fix(error)
+
+    assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
+        1, "restore-missing-migration", False), str(fixed)
+    assert fixed.commands == [
+        ["git", "log", "--all", "--oneline", "--name-status", "--",
+         "*migrations/0006_queue_ticket_queue_and_more.py"],
+        manage("showmigrations", "kb")]  # fmt: skip
+    assert [s["exit_code"] for s in fixed.outcome["steps"]] == [0, 1]
+    assert (f"D\t{deleted}\n" in fixed.log) and (f"A\t{deleted}\n" in fixed.log)
+    assert ("[2/2] note: Restore it with git checkout COMMIT^ -- PATH (the commit that deleted "
+            "it), or merge the branch that adds it") in fixed.log
+    assert ("the steps ran, but the verification failed: "
+            f"`{PYTHON} src/manage.py showmigrations kb` exited with 1") in fixed.log
+    assert (project.checksums(), project.history()) == (rows, history)
+    assert not project.path("tickets/migrations/0006_queue_ticket_queue_and_more.py").exists()
+
+    commit = project.git("log", "-1", "--format=%h", "--diff-filter=D", "--", deleted).output
+    project.git("checkout", f"{commit.strip()}^", "--", deleted)
+    assert project.ok("migrate").endswith("No migrations to apply.\n")
+    assert (project.checksums(), project.history()) == (rows, history)
+
+
+def test_a_destructive_remedy_takes_a_backup_whose_restore_command_brings_the_rows_back(
+    project: Project,
+) -> None:
+    error = table_created_by_hand(project)
+    rows, history = project.checksums(), project.history()
+    assert rows["kb_article"][0] == 10
+
+    fixed = project.fix(error, "--option", "drop-stray-table", "--allow-destructive")
+
+    assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
+        0, "drop-stray-table", True), str(fixed)
+    backup = fixed.outcome["backup"]
+    assert fixed.commands == [
+        pg_dump(project), ["psql", "-c", 'SELECT count(*) FROM "kb_article";'],
+        ["psql", "-c", 'DROP TABLE "kb_article";'], manage("migrate"),
+        manage("showmigrations", "kb"), manage("migrate", "--check")]  # fmt: skip
+    assert project.sql("SELECT count(*) FROM kb_article") == [(0,)], "the rows are gone"
+    assert project.applied("kb") == ["0001_initial", "0002_article_slug"]
+
+    restore = [line.removeprefix("Restore it with: ") for line in fixed.log.splitlines()
+               if line.startswith("Restore it with: ")]  # fmt: skip
+    assert restore[0] == (f"pg_restore --clean --if-exists --no-owner -h 127.0.0.1 -p 5432 "
+                          f"-U postgres -d {project.dbname} {backup}")  # fmt: skip
+    done = project.run(shlex.split(restore[0]))
+    assert done.code == 0, str(done)
+    assert (project.checksums(), project.history()) == (rows, history)
