@@ -5,137 +5,44 @@ python -B -c SCRIPT src/manage.py`: argv lists, no shell. A `DjangoReport` holds
 graph, the applied migrations, the consistency check, the plan, the tables and what
 `makemigrations --check --dry-run` finds; a run that cannot answer is a `ProbeFinding`. Use the
 static parse (`migration_graph`) when this probe cannot run.
+
+The report's types and their reading from JSON are in `django_report`, the findings in
+`django_findings`; their public names are importable from here as well.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePath
 from typing import Any, Final, Literal
 
-from migdoctor.probes import NodeKey, ProbeFinding
-from migdoctor.probes.migration_graph import Edge
+from migdoctor.probes import ProbeFinding
+from migdoctor.probes.django_findings import classify_failure, failure, report_findings
+from migdoctor.probes.django_report import (
+    DatabaseReport,
+    DjangoGraph,
+    DjangoReport,
+    Inconsistency,
+    Makemigrations,
+    SectionError,
+    read_report,
+)
+
+__all__ = [  # the public names, defined here or in the modules above
+    "DEFAULT_TIMEOUT", "FORMAT", "SCRIPT_NAME", "VENV_DIRS", "Context", "DatabaseReport",
+    "DjangoGraph", "DjangoReport", "Inconsistency", "Makemigrations", "SectionError",
+    "classify_failure", "failure", "find_python", "parse_report", "probe_argv",
+    "report_findings", "run_django_probe", "script_text",
+]  # fmt: skip
 
 Context = Literal["local", "compose"]
 DEFAULT_TIMEOUT: Final = 60.0
 VENV_DIRS: Final = (".venv", "venv", "env")
 SCRIPT_NAME: Final = "django_script.py"
 FORMAT: Final = 1
-_LABELS: Final = (  # (label, pattern in a failed run's stderr or a section's error), first wins
-    ("compose-service-not-running", r"service \S+ is not running|no container found for"),
-    ("docker-daemon-unreachable", r"cannot connect to the docker daemon|docker\.sock"),
-    ("compose-file-missing", r"no configuration file provided|can't find a suitable configurat"),
-    ("db-driver-missing", r"psycopg|mysqlclient|mysqldb|error loading \w+ module"),
-    ("db-missing", r'database "[^"]*" does not exist|database file does not exist'),
-    ("db-auth-failed", r'authentication failed|role "[^"]*" does not exist|no password supplied'),
-    ("db-host-unresolved", r"translate host name|resolve host|name or service not known"),
-    ("db-connection-refused", r"connection refused|could not connect|connection to server"),
-)
-
-
-@dataclass(frozen=True)
-class SectionError:
-    """Why a section of the report is None: the exception's type and message."""
-
-    type: str
-    message: str
-
-
-@dataclass(frozen=True)
-class DjangoGraph:
-    """The graph of Django's `MigrationLoader`, with every installed app (contrib ones too)."""
-
-    nodes: tuple[NodeKey, ...]
-    edges: frozenset[Edge]
-    leaves: Mapping[str, tuple[str, ...]]  # app -> leaf names, as `graph.leaf_nodes()` gives
-    conflicts: Mapping[str, tuple[str, ...]]  # `loader.detect_conflicts()`
-    unmigrated_apps: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Inconsistency:
-    """`InconsistentMigrationHistory`: Django's message and every (applied, unapplied parent)."""
-
-    message: str
-    pairs: tuple[Edge, ...]
-
-
-@dataclass(frozen=True)
-class DatabaseReport:
-    """One database alias. A failed section is None, its error in `errors` (`connection`: the
-    database could not be opened; the graph then comes from the files alone)."""
-
-    alias: str
-    vendor: str | None
-    graph: DjangoGraph | None
-    applied: tuple[NodeKey, ...] | None
-    inconsistent: Inconsistency | None
-    plan: tuple[NodeKey, ...] | None  # what `migrate` would apply, in order
-    tables: Mapping[str, tuple[str, ...]] | None  # table -> columns, by introspection
-    errors: Mapping[str, SectionError]
-
-
-@dataclass(frozen=True)
-class Makemigrations:
-    """`makemigrations --check --dry-run`; `apps` None: unknown. When the command refuses (a
-    conflict, an inconsistent history: `error`), `source` is its `autodetector`, run alone."""
-
-    apps: tuple[str, ...] | None
-    changes: Mapping[str, tuple[str, ...]]
-    exit_status: int | None
-    output: str
-    source: str
-    error: SectionError | None = None
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DjangoReport:
-    """One run of the probe; the properties read the first alias (`default`)."""
-
-    context: str
-    python_version: str
-    executable: str
-    django_version: str
-    settings_module: str
-    databases: Mapping[str, DatabaseReport]
-    makemigrations: Makemigrations
-
-    @property
-    def default(self) -> DatabaseReport:
-        return self.databases.get("default") or next(iter(self.databases.values()))
-
-    @property
-    def graph(self) -> DjangoGraph | None:
-        """The graph: nodes, edges, leaves and conflicts (None: the loader failed)."""
-        return self.default.graph
-
-    @property
-    def applied(self) -> tuple[NodeKey, ...] | None:
-        """The migrations the recorder says are applied (None: the database did not answer)."""
-        return self.default.applied
-
-    @property
-    def inconsistent(self) -> Inconsistency | None:
-        return self.default.inconsistent
-
-    @property
-    def plan(self) -> tuple[NodeKey, ...] | None:
-        return self.default.plan
-
-    @property
-    def tables(self) -> Mapping[str, tuple[str, ...]] | None:
-        return self.default.tables
-
-    @property
-    def missing_migrations(self) -> tuple[str, ...] | None:
-        """Apps whose models changed without a migration; None when unknown."""
-        return self.makemigrations.apps
 
 
 def script_text() -> str:
@@ -211,26 +118,6 @@ def run_django_probe(
     return parse_report(proc.stdout, context)
 
 
-def _label(text: str) -> str:
-    return next((label for label, pattern in _LABELS if re.search(pattern, text, re.I)), "none")
-
-
-def failure(message: str, label: str | None, context: str, hint: str = "") -> ProbeFinding:
-    """A one-line finding of kind `django`, labelled from its text when `label` is None."""
-    one_line = " ".join(message.split())
-    label = label or _label(one_line)
-    if not hint and label == "db-driver-missing":
-        hint = "install the driver in the project's environment: pip install 'psycopg[binary]'"
-    return ProbeFinding("django", label, f"Django probe ({context}): {one_line}", hint)
-
-
-def classify_failure(returncode: int, stderr: str, shown: str, context: str) -> ProbeFinding:
-    """A run that exited non-zero: the last line of its stderr, labelled when it is known."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    last = lines[-1] if lines else "(no output)"
-    return failure(f"{shown} exited with status {returncode}: {last}", _label(stderr), context)
-
-
 def parse_report(stdout: str, context: str = "local") -> DjangoReport | ProbeFinding:
     """The report in the script's output (its last line), or the finding that says why not."""
     lines = [line for line in stdout.splitlines() if line.strip()]
@@ -240,7 +127,7 @@ def parse_report(stdout: str, context: str = "local") -> DjangoReport | ProbeFin
             raise ValueError("not the probe's JSON")
         if data["error"]:
             return _setup_failure(data, context)
-        return _report(data, context)
+        return read_report(data, context)
     except (ValueError, KeyError, TypeError, AttributeError, StopIteration) as exc:
         shown = lines[-1][:200] if lines else "(nothing)"
         return failure(f"unreadable answer from the Django probe ({exc}): {shown}", "none", context)
@@ -254,122 +141,3 @@ def _setup_failure(data: Mapping[str, Any], context: str) -> ProbeFinding:
                        context, hint="install the project's requirements in that environment, "
                        "or name the project's interpreter")  # fmt: skip
     return failure(f"Django could not start ({error.get('stage')}): {text}", None, context)
-
-
-def _report(data: Mapping[str, Any], context: str) -> DjangoReport:
-    databases = {alias: _database(alias, raw) for alias, raw in data["databases"].items()}
-    if not databases:
-        raise ValueError("no database in the report")
-    return DjangoReport(
-        context=context,
-        python_version=str(data["python"]),
-        executable=str(data["executable"]),
-        django_version=str(data["django"]),
-        settings_module=str(data["settings_module"]),
-        databases=databases,
-        makemigrations=_makemigrations(data["makemigrations"]),
-    )
-
-
-def _key(raw: Sequence[Any]) -> NodeKey:
-    app, name = raw
-    return str(app), str(name)
-
-
-def _keys(raw: Sequence[Any] | None) -> tuple[NodeKey, ...] | None:
-    return None if raw is None else tuple(_key(item) for item in raw)
-
-
-def _edges(raw: Sequence[Sequence[Any]]) -> tuple[Edge, ...]:
-    return tuple(Edge(_key(child), _key(parent)) for child, parent in raw)
-
-
-def _names(raw: Mapping[str, Sequence[Any]] | None) -> Mapping[str, tuple[str, ...]]:
-    return {str(key): tuple(str(v) for v in values) for key, values in (raw or {}).items()}
-
-
-def _error(raw: Mapping[str, Any]) -> SectionError:
-    return SectionError(str(raw["type"]), str(raw["message"]))
-
-
-def _graph(raw: Mapping[str, Any] | None) -> DjangoGraph | None:
-    if raw is None:
-        return None
-    return DjangoGraph(
-        nodes=_keys(raw["nodes"]) or (),
-        edges=frozenset(_edges(raw["edges"])),
-        leaves=_names(raw["leaves"]),
-        conflicts=_names(raw["conflicts"]),
-        unmigrated_apps=tuple(str(app) for app in raw.get("unmigrated_apps", ())),
-    )
-
-
-def _database(alias: str, raw: Mapping[str, Any]) -> DatabaseReport:
-    found = raw["inconsistent"]
-    return DatabaseReport(
-        alias=str(alias),
-        vendor=None if raw["vendor"] is None else str(raw["vendor"]),
-        graph=_graph(raw["graph"]),
-        applied=_keys(raw["applied"]),
-        inconsistent=found and Inconsistency(str(found["message"]), _edges(found["pairs"])),
-        plan=_keys(raw["plan"]),
-        tables=None if raw["tables"] is None else _names(raw["tables"]),
-        errors={str(name): _error(error) for name, error in raw["errors"].items()},
-    )  # fmt: skip
-
-
-def _makemigrations(raw: Mapping[str, Any]) -> Makemigrations:
-    status = raw["exit_status"]
-    return Makemigrations(
-        apps=None if raw["apps"] is None else tuple(str(app) for app in raw["apps"]),
-        changes=_names(raw["changes"]),
-        exit_status=None if status is None else int(status),
-        output=str(raw["output"]),
-        source=str(raw["source"]),
-        error=raw["error"] and _error(raw["error"]),
-        warnings=tuple(str(w) for w in raw.get("warnings", ())),
-    )
-
-
-def report_findings(report: DjangoReport) -> list[ProbeFinding]:
-    """What a report says is wrong: failed sections, history, conflicts, missing migrations."""
-    found = [_section_finding(db.alias, name, error, report.context)
-             for db in report.databases.values() for name, error in db.errors.items()]  # fmt: skip
-    found += [_inconsistent(db.inconsistent) for db in report.databases.values()
-              if db.inconsistent is not None]  # fmt: skip
-    conflicts = report.graph.conflicts if report.graph else {}
-    found += [_conflict(app, names) for app, names in sorted(conflicts.items())]
-    return found + _missing(report.makemigrations)
-
-
-def _section_finding(alias: str, name: str, error: SectionError, context: str) -> ProbeFinding:
-    return failure(f"database {alias!r}, {name}: {error.type}: {error.message}", None, context)
-
-
-def _inconsistent(found: Inconsistency) -> ProbeFinding:
-    nodes = tuple(key for pair in found.pairs for key in pair)
-    return ProbeFinding("django", "inconsistent-history", found.message, "apply the missing "
-                        "dependency with --fake if its tables exist, else roll the dependent "
-                        "migration back first", nodes=nodes)  # fmt: skip
-
-
-def _conflict(app: str, names: tuple[str, ...]) -> ProbeFinding:
-    message = ("Conflicting migrations detected; multiple leaf nodes in the migration graph: "
-               f"({', '.join(names)} in {app}).")  # fmt: skip
-    return ProbeFinding("django", "migration-conflict", message,
-                        f"python manage.py makemigrations --merge {app}",
-                        nodes=tuple((app, name) for name in names))  # fmt: skip
-
-
-def _missing(result: Makemigrations) -> list[ProbeFinding]:
-    if result.exit_status == 3:  # the non-interactive questioner gave up
-        lines = [line.strip() for line in result.output.splitlines() if line.strip()]
-        return [ProbeFinding("django", "non-nullable-field", lines[-1] if lines else "",
-                             "give the field a default, or null=True, then makemigrations")]
-    return [
-        ProbeFinding("django", "missing-migrations", f"Your models in app(s): {app!r} have "
-                     "changes that are not yet reflected in a migration: "
-                     + "; ".join(result.changes.get(app, ())),
-                     f"python manage.py makemigrations {app}")
-        for app in result.apps or ()
-    ]  # fmt: skip
