@@ -152,7 +152,10 @@ def _session(facts: Facts, request: FixRequest, prompter: Prompter, out: Any) ->
     runner: Any = RecordingRunner()
     if not request.dry_run:
         local = LocalRunner(out=2 if request.as_json else 1, terminal=prompter.interactive)
-        runner = ComposeRunner(local, facts.compose, facts.web) if facts.compose else local
+        runner = local
+        if facts.compose:
+            runner = ComposeRunner(local, facts.compose, facts.web,
+                                   terminal=prompter.interactive)  # fmt: skip
     secrets = tuple(t.password for t in (facts.local, facts.docker) if t and t.password)
     return Session(runner, prompter, Journal(journal_path(request.environ)), out,
                    lambda plan: measure(plan.checks, facts.target(plan.context)), secrets)

@@ -70,7 +70,7 @@ def test_exec_in_web_becomes_run_rm_when_web_is_not_running(tmp_path: Path,
         asked.append(call.cwd)
         return frozenset({"db"})
 
-    runner = ComposeRunner(inner, compose, "web", running)
+    runner = ComposeRunner(inner, compose, "web", running, terminal=True)
     manage = ("python", "src/manage.py", "migrate")
     result = runner.run(Invocation((*compose, "exec", "web", *manage), "compose", tmp_path))
     assert result == Result((*compose, "run", "--rm", "web", *manage), 0)
@@ -82,9 +82,25 @@ def test_exec_in_web_becomes_run_rm_when_web_is_not_running(tmp_path: Path,
 
 
 def test_exec_stays_exec_when_web_runs(tmp_path: Path) -> None:
-    runner = ComposeRunner(RecordingRunner(result=0), V2, "web", lambda call: frozenset({"web"}))
+    runner = ComposeRunner(RecordingRunner(result=0), V2, "web", lambda call: frozenset({"web"}),
+                           terminal=True)  # fmt: skip
     argv = (*V2, "exec", "web", "python", "src/manage.py", "showmigrations")
     assert runner.run(Invocation(argv, "compose", tmp_path)).argv == argv
+
+
+@pytest.mark.parametrize("compose", [V2, V1], ids=["v2", "v1"])
+def test_without_a_terminal_exec_and_run_get_no_tty(tmp_path: Path,
+                                                    compose: tuple[str, ...]) -> None:
+    """Compose v1 refuses `exec` from a non-terminal: "the input device is not a TTY"."""
+    inner = RecordingRunner(result=0)
+    runner = ComposeRunner(inner, compose, "web", lambda call: frozenset())
+    manage = ("python", "src/manage.py", "migrate")
+    runner.run(Invocation((*compose, "exec", "web", *manage), "compose", tmp_path))
+    runner.run(Invocation((*compose, "exec", "-T", "db", "pg_dump"), "compose", tmp_path))
+    runner.run(Invocation((*compose, "up", "-d"), "compose", tmp_path))
+    assert [c.argv for c in inner.calls] == [(*compose, "run", "-T", "--rm", "web", *manage),
+                                             (*compose, "exec", "-T", "db", "pg_dump"),
+                                             (*compose, "up", "-d")]
 
 
 def test_exec_detection() -> None:

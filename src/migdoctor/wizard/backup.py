@@ -56,6 +56,15 @@ def backup_file(folder: Path, source: DumpSource, now: datetime | None = None) -
     return folder / f"{name}-{stamp}.dump"
 
 
+def wait_argv(source: DumpSource, seconds: int = 60) -> tuple[str, ...]:
+    """Wait, inside the db container, until PostgreSQL accepts TCP connections on its port (an
+    image that initialises a new volume first runs a temporary server on its socket only)."""
+    script = (f"for i in $(seq {seconds}); do pg_isready -q -h 127.0.0.1 -p {source.port} "
+              f"&& exit 0; sleep 1; done; echo 'PostgreSQL is not ready after {seconds} s' >&2; "
+              "exit 1")  # fmt: skip
+    return (*source.compose, "exec", "-T", source.service, "sh", "-c", script)
+
+
 def dump_argv(source: DumpSource) -> tuple[str, ...]:
     if source.context == "compose":
         script = _CONNECT.format(port=source.port) + f"exec pg_dump -Fc {_LOGIN} {_DBNAME}"

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from migdoctor.model import Option, Playbook, Step
 from migdoctor.steps import PLACEHOLDER, Where, command
-from migdoctor.wizard.backup import DumpSource, backup_file, dump_argv
+from migdoctor.wizard.backup import DumpSource, backup_file, dump_argv, wait_argv
 from migdoctor.wizard.checks import Precondition, preconditions
 from migdoctor.wizard.facts import Facts, production
 
 DB_TOOLS = frozenset({"psql", "host", "backup"})  # verbs that talk to the database with libpq
+NEEDS_DB = frozenset({"manage", "psql", "backup"})
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def build(playbook: Playbook, option: Option, entities: Mapping[str, str], facts
     folder, stamp = backup_dir, now or datetime.now(UTC)
     planned = _numbered_backups(tuple(_planned(s, entities, facts, context, folder, stamp)
                                       for s in steps))  # fmt: skip
+    planned = _with_waits(planned, facts.dumps.get("compose"))
     verify = tuple(_planned(s, entities, facts, context, folder, stamp) for s in option.verify)
     dump = next((s.source for s in planned if s.source), _dump(facts, context, entities))
     plan = Plan(playbook.id, option, context, reason, facts.root, dict(entities), planned, verify,
@@ -151,6 +153,21 @@ def _planned(step: Step, entities: Mapping[str, str], facts: Facts, context: str
     return PlannedStep("backup", dump_argv(source), ctx, cmd.confirm,
                        stdout=backup_file(folder, source, now), env=source.env,
                        source=source)  # fmt: skip
+
+
+def _with_waits(steps: tuple[PlannedStep, ...], db: DumpSource | None) -> tuple[PlannedStep, ...]:
+    """After `compose up` (or start, restart), a step that waits for the db service's
+    PostgreSQL, when a later step needs the database: `up -d` returns before it is ready."""
+    if db is None:
+        return steps
+    out: list[PlannedStep] = []
+    for i, step in enumerate(steps):
+        out.append(step)
+        starts = step.verb == "compose" and bool(set(step.argv) & {"up", "start", "restart"})
+        if starts and any(s.verb in NEEDS_DB and s.runs for s in steps[i + 1:]):
+            out.append(PlannedStep("wait", wait_argv(db), "compose",
+                                   text="wait until the database accepts connections"))
+    return tuple(out)
 
 
 def _numbered_backups(steps: tuple[PlannedStep, ...]) -> tuple[PlannedStep, ...]:

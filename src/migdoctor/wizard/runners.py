@@ -130,18 +130,22 @@ RunningServices = Callable[[Invocation], frozenset[str]]
 @dataclass(frozen=True)
 class ComposeRunner:
     """Runs through `inner`; a Compose step that would `exec` in the web service while that
-    service is not running becomes `run --rm` of the same command (a one-off container)."""
+    service is not running becomes `run --rm` of the same command (a one-off container).
+    Without a terminal, `exec` and `run` get `-T` (Compose v1 refuses to run without it)."""
 
     inner: Runner
     compose: tuple[str, ...]  # how to call Compose here, with the project's -f files
     service: str = "web"
     running: RunningServices | None = None
+    terminal: bool = False
 
     def run(self, call: Invocation) -> Result:
         if call.context == "compose" and execs_in(call.argv, self.compose, self.service):
             running = (self.running or self._running)(call)
             if self.service not in running:
                 call = replace(call, argv=as_one_off(call.argv, self.compose))
+        if not self.terminal:
+            call = replace(call, argv=without_tty(call.argv, self.compose))
         return self.inner.run(call)
 
     def _running(self, call: Invocation) -> frozenset[str]:
@@ -155,6 +159,15 @@ def execs_in(argv: tuple[str, ...], compose: tuple[str, ...], service: str) -> b
         return False
     rest = [a for a in argv[n + 1:] if a != "-T"]
     return bool(rest) and rest[0] == service
+
+
+def without_tty(argv: tuple[str, ...], compose: tuple[str, ...]) -> tuple[str, ...]:
+    """`COMPOSE exec|run ...` with `-T` (no pseudo-terminal), when it has none yet."""
+    n = len(compose)
+    verb = argv[n:n + 1]
+    if argv[:n] != compose or verb not in (("exec",), ("run",)) or "-T" in argv[n + 1:]:
+        return argv
+    return (*compose, *verb, "-T", *argv[n + 1:])
 
 
 def as_one_off(argv: tuple[str, ...], compose: tuple[str, ...]) -> tuple[str, ...]:
