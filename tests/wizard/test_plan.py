@@ -23,6 +23,9 @@ SCRIPT = ('export PGPASSWORD="${POSTGRES_PASSWORD:-}"; pg_isready -q 2>/dev/null
           'PGHOST=127.0.0.1 PGPORT=55432; exec pg_dump -Fc -U "${POSTGRES_USER:-postgres}" '
           '"${POSTGRES_DB:-${POSTGRES_USER:-postgres}}"')
 
+WAIT = ("for i in $(seq 60); do pg_isready -q -h 127.0.0.1 -p 55432 && exit 0; sleep 1; done; "
+        "echo 'PostgreSQL is not ready after 60 s' >&2; exit 1")
+
 
 def facts(root: Path, compose: tuple[str, ...] = V2, **changes: object) -> Facts:
     """A project in `root` with src/manage.py, as the probes would describe it."""
@@ -100,6 +103,7 @@ def test_fresh_compose_volume_backs_up_from_the_db_container(
         ("compose", (*compose, "exec", "-T", "db", "sh", "-c", SCRIPT)),
         ("compose", (*compose, "down", "-v")),
         ("compose", (*compose, "up", "-d")),
+        ("compose", (*compose, "exec", "-T", "db", "sh", "-c", WAIT)),
         ("compose", (*compose, "ps")),
         ("compose", (*manage, "migrate")),
         ("compose", (*manage, "showmigrations")),
