@@ -116,3 +116,21 @@ def test_usage_errors_exit_2(project: Path, args: tuple[str, ...], message: str)
     assert result.code == 2
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_a_clean_database_and_no_database_at_all(
+    project: Path, templates: Templates, admin: AdminConnection, made: list[str]
+) -> None:
+    clean = run("status", "--database-url", url(clone(admin, made, templates.full)), cwd=project)
+    assert clean.code == 0
+    assert clean.stdout.splitlines()[-1] == (
+        "✓ every migration file is applied in cli, and the schema matches")
+    (project / "compose.yaml").unlink()
+    alone = run("status", "--json", cwd=project)
+    assert alone.code == 0
+    assert alone.json == {"targets": [], "apps": {
+        "kb": {"files": KB, "applied": {}}, "tickets": {"files": TICKETS, "applied": {}}},
+        "drift": []}  # fmt: skip
+    assert run("status", cwd=project).stdout.splitlines()[-1] == (
+        "! no database to compare with: set POSTGRES_* (or DATABASE_URL) in .env, or pass "
+        "--database-url URL")

@@ -38,7 +38,7 @@ class LiveFinding:
 
     def options(self) -> list[Option]:
         by_id = {o.id: o for o in self.finding.playbook.options}
-        return [replace(by_id[v.option], risk=v.risk) for v in self.verdicts]  # type: ignore[arg-type]
+        return [replace(by_id[v.option], risk=v.risk) for v in self.verdicts]
 
     def as_json(self) -> dict[str, Any]:
         data = finding_json(self.finding)

@@ -64,9 +64,12 @@ def status(report: StatusReport) -> None:
     drift = [i for i in report.drift if i.target not in unread]
     for item in drift:
         out.print(f"{MARKS[item.level]} {escape(item.cause)}")
-    if not report.drift:
-        out.print(f"[green]✓[/green] every database has every migration file applied "
-                  f"({', '.join(report.targets) or 'no database'})")
+    if not report.targets:
+        out.print("[yellow]![/yellow] no database to compare with: set POSTGRES_* (or "
+                  "DATABASE_URL) in .env, or pass --database-url URL")
+    elif not report.drift:
+        out.print(f"[green]✓[/green] every migration file is applied in "
+                  f"{', '.join(report.targets)}, and the schema matches")
 
 
 def _app_table(title: str, app: AppStatus, report: StatusReport, unread: set[str]) -> Table:

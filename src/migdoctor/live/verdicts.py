@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from migdoctor.live.gather import Facts
-from migdoctor.model import RISK_ORDER, Option, Playbook
+from migdoctor.model import RISK_ORDER, Option, Playbook, Risk
 from migdoctor.probes import NodeKey
 from migdoctor.probes.database import DatabaseSnapshot
 from migdoctor.probes.drift import DriftItem
@@ -56,7 +56,7 @@ class Subject:
 class Verdict:
     option: str
     available: bool
-    risk: str
+    risk: Risk
     reason: str = ""
     confirmed: bool = False  # the facts point at this option
 
