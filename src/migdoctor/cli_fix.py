@@ -149,13 +149,12 @@ def _session(facts: Facts, request: FixRequest, prompter: Prompter, out: Any) ->
     from migdoctor.wizard.run import Session
     from migdoctor.wizard.runners import ComposeRunner, LocalRunner, RecordingRunner
 
+    # A dry run goes through the Compose runner too: it records the argv that would run.
     runner: Any = RecordingRunner()
     if not request.dry_run:
-        local = LocalRunner(out=2 if request.as_json else 1, terminal=prompter.interactive)
-        runner = local
-        if facts.compose:
-            runner = ComposeRunner(local, facts.compose, facts.web,
-                                   terminal=prompter.interactive)  # fmt: skip
+        runner = LocalRunner(out=2 if request.as_json else 1, terminal=prompter.interactive)
+    if facts.compose:
+        runner = ComposeRunner(runner, facts.compose, facts.web, terminal=prompter.interactive)
     secrets = tuple(t.password for t in (facts.local, facts.docker) if t and t.password)
     return Session(runner, prompter, Journal(journal_path(request.environ)), out,
                    lambda plan: measure(plan.checks, facts.target(plan.context)), secrets)

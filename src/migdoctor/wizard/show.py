@@ -16,6 +16,9 @@ def plan_text(plan: Plan, title: str, others: Iterable[str] = ()) -> str:
     dev = ", development only" if option.dev_only else ""
     lines = [f"Plan: {plan.playbook} / {option.id}: {option.title} [{option.risk}{dev}]",
              f"Context: {plan.context} ({plan.context_reason})"]  # fmt: skip
+    if any(s.context == "compose" and s.runs for s in (*plan.steps, *plan.verify)):
+        lines.append("Compose: `exec` in the web service becomes `run --rm` when it is not "
+                     "running; without a terminal, exec and run get -T")
     if plan.database:
         lines.append(f"Database: {plan.database}"
                      + (f" (looks like production: {plan.production})" if plan.production else ""))
