@@ -57,14 +57,15 @@ class Handles:
 
 
 def real_handles(environ: Mapping[str, str], cwd: Path, timeout: float = LIVE_TIMEOUT) -> Handles:
-    """Handles on the real world; every call carries `timeout`."""
+    """Handles on the real world: each database call carries `timeout`, each engine call the
+    Compose probe's own (a busy engine answers slower than a database)."""
     from migdoctor.probes import compose, database
 
     def probe_database(target: Target) -> DatabaseSnapshot | ProbeFinding:
         return database.probe(target, timeout=timeout, statement_timeout=timeout)
 
     def open_docker(env: Mapping[str, str]) -> tuple[Any, DaemonStatus]:
-        return compose.open_client(env, timeout=timeout)
+        return compose.open_client(env, timeout=max(timeout, compose.DEFAULT_TIMEOUT))
 
     return Handles(environ, cwd, probe_database, open_docker)
 
