@@ -169,3 +169,18 @@ def test_a_changed_state_before_the_first_step_is_refused(lab: Lab) -> None:
     assert "now 26 migrations recorded (last kb.0002_article_slug)" in out.message
     changed = changes(plan.checks, measure(plan.checks, facts.local))
     assert len(changed) == 1 and f"made ({changed[0]}); nothing ran." in out.message
+
+
+def test_dry_run_runs_nothing(lab: Lab) -> None:
+    before = lab.checksums()
+    proc = lab.cli(*lab.fix_args("fresh-database", "--option", "recreate-local-database",
+                                 "--allow-destructive", "--dry-run", "--json"))  # fmt: skip
+    assert proc.returncode == 0, explain(proc)
+    result = json.loads(proc.stdout)
+    assert [(s["argv"][0], s["exit_code"]) for s in result["steps"]] == [
+        ("pg_dump", None), ("dropdb", None), ("createdb", None), (sys.executable, None),
+        (sys.executable, None), (sys.executable, None)]
+    assert (result["backup"], result["verified"]) == (None, False)
+    assert "dry run: nothing was run" in proc.stderr
+    assert lab.checksums() == before
+    assert lab.backups() == [] and lab.journal() == []
