@@ -38,6 +38,9 @@ FROM generate_series(1, 50) AS n;
 INSERT INTO kb_article (title, slug, body, ticket_id)
 SELECT 'article ' || id, 'article-' || id, 'body ' || id, id FROM tickets_ticket WHERE id % 5 = 0;
 """
+# A private mount namespace whose nsswitch.conf reads /etc/hosts only: a host name like `db`
+# fails to resolve without any query leaving the machine.
+NO_DNS = 'mount --bind "$0" /etc/nsswitch.conf && exec "$@"'
 DROP_FROM_ENV = ("POSTGRES_", "DATABASE_", "PG", "COMPOSE_", "DOCKER_", "DEBUG", "VIRTUAL_ENV",
                  "DJANGO_", "MIGDOCTOR_")  # fmt: skip
 
@@ -122,18 +125,26 @@ class Project:
     env: dict[str, str]
     state: Path
     settings: dict[str, str] = field(default_factory=dict)
+    server: dict[str, Any] = field(default_factory=lambda: dict(ADMIN))  # where dbname lives
 
     @classmethod
-    def create(cls, folder: Path, dbname: str, **overrides: str) -> Project:
+    def create(cls, folder: Path, dbname: str, *, exported: bool = True,
+               **overrides: str) -> Project:  # fmt: skip
+        """The lab project in `folder` with an `.env` for `dbname` (and `overrides`), exported
+        in the environment of every command when `exported` (a local workflow), or only read by
+        Compose (`env_file: .env`)."""
         root = folder / f"mdscn{uuid.uuid4().hex[:8]}"  # also the Compose project name
         shutil.copytree(LAB, root, ignore=shutil.ignore_patterns("__pycache__", ".env",
                                                                  "*.sqlite3"))  # fmt: skip
         settings = {"POSTGRES_DB": dbname, "POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": "",
                     "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "5432", "DEBUG": "1",
                     **overrides}  # fmt: skip
-        (root / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+        write_env(root / ".env", settings)
         state = folder / "state"
-        return cls(root, dbname, {**user_env(state), **settings}, state, settings)
+        env = {**user_env(state), **(settings if exported else {})}
+        server = {**ADMIN, "port": int(settings["POSTGRES_PORT"]),
+                  "password": settings["POSTGRES_PASSWORD"] or None}  # fmt: skip
+        return cls(root, dbname, env, state, settings, server)
 
     # -- files
 
@@ -179,10 +190,18 @@ class Project:
         assert result.code != 0, str(result)
         return result.output
 
-    def migdoctor(self, *args: str, stdin: str | None = None,
-                  env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def without_dns(self, argv: list[str]) -> list[str]:
+        """`argv` where host names resolve from /etc/hosts only (`unshare --mount`)."""
+        self.state.mkdir(parents=True, exist_ok=True)
+        nss = self.state / "nsswitch.conf"
+        nss.write_text("hosts: files\n")
+        return ["unshare", "--mount", "--", "sh", "-c", NO_DNS, str(nss), *argv]
+
+    def migdoctor(self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None,
+                  dns: bool = True) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        argv = [PYTHON, "-m", "migdoctor", *args]
         return subprocess.run(
-            [PYTHON, "-m", "migdoctor", *args], cwd=self.root,
+            argv if dns else self.without_dns(argv), cwd=self.root,
             env={**self.env, **(env or {})}, input=stdin,
             stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True, text=True, timeout=300, check=False,
@@ -195,11 +214,11 @@ class Project:
         findings: list[dict[str, Any]] = json.loads(proc.stdout)["findings"]
         return findings
 
-    def fix(self, text: str, *args: str, context: str = "local") -> Fixed:
+    def fix(self, text: str, *args: str, context: str = "local", dns: bool = True) -> Fixed:
         """`migdoctor diagnose --fix --yes --context CONTEXT --project ROOT --json`, `text` on
         stdin: the best non-destructive option of the first finding."""
         proc = self.migdoctor("diagnose", "--fix", "--yes", "--context", context, "--project",
-                              str(self.root), "--json", *args, stdin=text)  # fmt: skip
+                              str(self.root), "--json", *args, stdin=text, dns=dns)  # fmt: skip
         try:
             outcome = json.loads(proc.stdout) if proc.stdout.strip() else {}
         except json.JSONDecodeError:
@@ -209,7 +228,8 @@ class Project:
     # -- the database
 
     def connect(self) -> psycopg.Connection[tuple[Any, ...]]:
-        return psycopg.connect(**{**ADMIN, "dbname": self.dbname}, autocommit=True)
+        return psycopg.connect(**{**self.server, "dbname": self.dbname}, autocommit=True,
+                               connect_timeout=5)  # fmt: skip
 
     def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
         with self.connect() as conn:
@@ -248,6 +268,10 @@ def checksums(connect: Any, ignore: Mapping[str, tuple[str, ...]] | None = None,
             count, digest = conn.execute(query).fetchone() or (0, "")
             found[table] = (int(count), str(digest))
     return found
+
+
+def write_env(path: Path, settings: Mapping[str, str]) -> None:
+    path.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
 
 
 def run(argv: list[str], cwd: Path, env: Mapping[str, str], stdin: str | None = None,
