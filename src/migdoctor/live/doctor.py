@@ -55,7 +55,8 @@ def run_doctor(options: LiveOptions, handles: Handles, knowledge: KnowledgeBase)
                                          exc.hint),))  # fmt: skip
     facts = gather(options, handles, project)
     checks = [*project_checks(project), *file_checks(facts, knowledge)]
-    checks += doctor_compose.checks(project, options, handles, knowledge)
+    answering = any(t.container and t.name in facts.snapshots for t in facts.targets)
+    checks += doctor_compose.checks(project, options, handles, knowledge, answering)
     checks += doctor_db.checks(facts, knowledge)
     return DoctorReport(project.root, tuple(checks))
 

@@ -18,14 +18,17 @@ from migdoctor.probes.compose_config import ComposeConfig, load_config
 from migdoctor.probes.compose_env import POSTGRES_SHARED, diff_postgres, env_issue_finding
 from migdoctor.probes.project import Project
 
+CONNECTION = frozenset({"db-connection-refused", "db-host-unresolved"})
 TITLES = {"compose-file": "Compose file", "env-file": ".env loaded", "postgres-env":
           "POSTGRES_* variables", "docker-daemon": "Docker daemon", "db-service": "db service",
           "db-logs": "db log"}  # fmt: skip
 
 
 def checks(
-    project: Project, options: LiveOptions, handles: Handles, knowledge: KnowledgeBase
+    project: Project, options: LiveOptions, handles: Handles, knowledge: KnowledgeBase,
+    answering: bool = False,
 ) -> list[Check]:
+    """The Docker checks. `answering`: the db service's database answers now (probed)."""
     config = load_config(project.root, files=options.compose_files, web=options.service,
                          environ=handles.environ)  # fmt: skip
     if not config.files:
@@ -37,7 +40,7 @@ def checks(
     report = live_report(config, handles, knowledge)
     return [compose_file_check(config, knowledge), env_file_check(project, config, report,
             knowledge), postgres_env_check(config, report, knowledge),
-            *engine_checks(config, report, knowledge)]  # fmt: skip
+            *engine_checks(config, report, knowledge, answering)]  # fmt: skip
 
 
 def live_report(
@@ -117,7 +120,8 @@ def _unset(
 
 
 def engine_checks(
-    config: ComposeConfig, report: ComposeReport | None, knowledge: KnowledgeBase
+    config: ComposeConfig, report: ComposeReport | None, knowledge: KnowledgeBase,
+    answering: bool = False,
 ) -> list[Check]:
     later = ("db-service", "db-logs")
     if report is None:
@@ -129,7 +133,8 @@ def engine_checks(
                 *(skip(id, TITLES[id], why) for id in later)]
     daemon = ok("docker-daemon", TITLES["docker-daemon"],
                 f"Docker {report.daemon.server_version} at {report.daemon.base_url}")
-    return [daemon, service_check(config, report, knowledge), log_check(config, report)]
+    return [daemon, service_check(config, report, knowledge),
+            log_check(config, report, answering)]
 
 
 def service_check(config: ComposeConfig, report: ComposeReport, knowledge: KnowledgeBase) -> Check:
@@ -149,18 +154,21 @@ def _names(found: ProbeFinding, service: str | None) -> bool:
     return service is not None and f"service {service} " in f"{found.message} "
 
 
-def log_check(config: ComposeConfig, report: ComposeReport) -> Check:
+def log_check(config: ComposeConfig, report: ComposeReport, answering: bool = False) -> Check:
+    """The matcher's findings in the tail of the db log. Connection errors in it are history
+    when the database answers now (a client that tried while the server was starting up)."""
     title = TITLES["db-logs"]
     logs = [d for d in report.logs if d.service == config.db]
     if not logs:
         return skip("db-logs", title, f"no container of {config.db} to read the log of")
-    found = logs[0].findings
+    stale = [f for f in logs[0].findings if answering and f.playbook.id in CONNECTION]
+    found = [f for f in logs[0].findings if f not in stale]
     if not found:
-        return ok("db-logs", title, f"no known problem in the last {logs[0].lines} lines")
+        earlier = f" ({len(stale)} earlier connection errors: it answers now)" if stale else ""
+        return ok("db-logs", title, f"no known problem in the last {logs[0].lines} lines{earlier}",
+                  [f.evidence[0].text.strip() for f in stale if f.evidence])
     first = found[0]
     line = first.evidence[0].text.strip() if first.evidence else first.playbook.title
     return Check("db-logs", title, "warn", f"{first.playbook.title}: {line[:200]}",
                  f"migdoctor docs {first.playbook.id}", first.playbook.id,
-                 tuple(f.playbook.title for f in found[1:]), found)
-
-
+                 tuple(f.playbook.title for f in found[1:]), tuple(found))
