@@ -237,20 +237,26 @@ def _unapplied(scan: _Scan) -> tuple[list[DriftItem], set[Shape]]:
             analysed += 1
             found = effects(scan.graph, done, key, scan.migs.settings, before)
             judged = _judge(scan, key, found)
-            explained |= {s for s in found.removed if scan.holds(s, False)}
             if judged[0].kind == "fake-candidate":
                 done.add(key)
                 before = (before - set(found.removed)) | set(found.created)
         else:
-            judged = _judge(scan, key, _created(scan, key), partial=True)
+            found = _ahead(scan, key)
+            judged = _judge(scan, key, found, partial=True)
+        explained |= {s for s in found.removed if scan.holds(s, False)}
         items += judged
     return items, explained
 
 
-def _created(scan: _Scan, key: NodeKey) -> Effects:
-    """What a migration creates that the applied ones do not (when it cannot be compared)."""
-    made = {(c.table, c.column) for c in scan.changes if c.node == key and c.action == "created"}
-    return Effects(tuple(sorted(made - scan.expected, key=order)), ())
+def _ahead(scan: _Scan, key: NodeKey) -> Effects:
+    """What a migration creates that the applied ones lack, and removes that they have (when
+    its dependencies are not done, so that it cannot be compared change by change)."""
+    mine = [c for c in scan.changes if c.node == key]
+    made = {(c.table, c.column) for c in mine if c.action == "created"} - scan.expected
+    gone = {(c.table, c.column) for c in mine if c.action == "removed"} & scan.expected
+    gone |= {(c.table, c.old_name) for c in mine  # a renamed column: its old name
+             if c.action == "renamed" and c.column and c.old_name}  # fmt: skip
+    return Effects(tuple(sorted(made, key=order)), tuple(sorted(gone, key=order)))
 
 
 def _judge(scan: _Scan, key: NodeKey, found: Effects, partial: bool = False) -> list[DriftItem]:
