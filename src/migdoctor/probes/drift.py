@@ -32,7 +32,7 @@ from migdoctor.probes.migration_files import (
     MigrationFile,
     MigrationsDir,
     Settings,
-    load_migrations,
+    load_migrations_cached,
 )
 from migdoctor.probes.migration_graph import MigrationGraph, build_graph, topological_order
 from migdoctor.probes.schema_state import SchemaChange, expected_schema, history, schema_changes
@@ -84,7 +84,7 @@ def load_project(
 ) -> tuple[ProjectMigrations, list[ProbeFinding]]:
     """Parse every migrations folder; the findings are the files that cannot be parsed."""
     dirs = list(dirs)
-    files, findings = load_migrations(dirs, settings)
+    files, findings = load_migrations_cached(dirs, settings)
     broken = frozenset(key for f in findings for key in f.nodes)
     apps = tuple(sorted({d.app_label for d in dirs}))
     return ProjectMigrations(tuple(files), apps, broken, settings), findings

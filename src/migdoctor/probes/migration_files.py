@@ -9,7 +9,9 @@ names are importable from here as well.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import hashlib
 import os
 import pickle
 from collections.abc import Iterable, Iterator
@@ -46,10 +48,32 @@ from migdoctor.probes.migration_parse import (
 )
 
 __all__ = [  # the public names, defined here or in the modules above
-    "DEFAULT_SETTINGS", "SKIP_DIRS", "Call", "MigrationFile", "MigrationsDir", "Operation",
-    "ParseCache", "Ref", "Settings", "app_label", "bad_file", "discover", "dotted", "from_class",
-    "is_migration_file", "load_file", "load_migrations", "migration_paths", "model_app",
-    "parse_migration", "read_cache", "setting", "to_call", "to_operation", "to_value",
+    "DEFAULT_SETTINGS",
+    "SKIP_DIRS",
+    "Call",
+    "MigrationFile",
+    "MigrationsDir",
+    "Operation",
+    "ParseCache",
+    "Ref",
+    "Settings",
+    "app_label",
+    "bad_file",
+    "discover",
+    "dotted",
+    "from_class",
+    "is_migration_file",
+    "load_file",
+    "load_migrations",
+    "load_migrations_cached",
+    "migration_paths",
+    "model_app",
+    "parse_migration",
+    "read_cache",
+    "setting",
+    "to_call",
+    "to_operation",
+    "to_value",
     "write_cache",
 ]  # fmt: skip
 
@@ -145,3 +169,26 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def load_migrations_cached(
+    dirs: list[MigrationsDir], settings: Settings = DEFAULT_SETTINGS
+) -> tuple[list[MigrationFile], list[ProbeFinding]]:
+    """`load_migrations` with the parse cache of this project in the user's cache folder:
+    ast.parse is most of a cold scan, and most files do not change between runs."""
+    cache_file = _cache_file(dirs)
+    cache = read_cache(cache_file) if cache_file else None
+    known = dict(cache) if cache is not None else None
+    files, findings = load_migrations(dirs, settings, cache)
+    if cache_file and cache is not None and cache != known:
+        with contextlib.suppress(OSError):
+            write_cache(cache_file, cache)
+    return files, findings
+
+
+def _cache_file(dirs: list[MigrationsDir]) -> Path | None:
+    if not dirs or os.environ.get("MIGDOCTOR_NO_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key = hashlib.sha1("\n".join(sorted(d.path for d in dirs)).encode()).hexdigest()[:16]
+    return Path(base) / "migdoctor" / f"migrations-{key}.pickle"
