@@ -21,7 +21,10 @@ import pytest
 from tests.scenarios.lab import REPO, SEED_SQL, Project, Result
 
 DOCKER_UP = REPO / "scripts" / "lab" / "docker-up.sh"
-COMPOSE = ("docker", "compose")
+FLAVOURS: dict[str, tuple[str, ...]] = {"v2": ("docker", "compose"), "v1": ("docker-compose",)}
+PLUGINS = Path("/usr/libexec/docker/cli-plugins")  # where docker-up.sh puts Compose v2
+# A private mount namespace where the Compose v2 plugin is not installed: a machine with v1 only.
+HIDE = 'mount --bind "$0" "$1" && shift && exec "$@"'
 # A db service that asks for the password over TCP, as the official postgres image does (the
 # lab's own db-start.sh initialises with trust).
 SCRAM_INITDB = (
@@ -49,13 +52,14 @@ def free_port() -> int:
 @dataclass(frozen=True)
 class Stack:
     project: Project
+    flavour: str = "v2"
 
     @property
     def name(self) -> str:
         return self.project.root.name
 
     def compose(self, *args: str) -> Result:
-        return self.project.run([*COMPOSE, *args])
+        return self.project.run([*FLAVOURS[self.flavour], *args])
 
     def check(self, *args: str) -> str:
         result = self.compose(*args)
@@ -67,6 +71,8 @@ class Stack:
         return self.compose("exec", "-T", "web", "python", "src/manage.py", *args)
 
     def wait_for_postgres(self, timeout: float = 90) -> None:
+        """Until the db service's PostgreSQL answers on its port (a refused password is an
+        answer too)."""
         deadline, last = time.monotonic() + timeout, ""
         while time.monotonic() < deadline:
             try:
@@ -75,6 +81,8 @@ class Stack:
                 return
             except psycopg.OperationalError as exc:
                 last = str(exc)
+                if "password authentication failed" in last:
+                    return
                 time.sleep(0.3)
         logs = self.compose("logs", "--no-color", "db")
         pytest.fail(f"PostgreSQL of {self.name} not ready within {timeout}s: {last}\n{logs}")
@@ -98,9 +106,10 @@ def _docker(*args: str) -> str:
 
 
 @contextmanager
-def running_stack(folder: Path, *, scram: bool = False) -> Iterator[Stack]:
+def running_stack(folder: Path, *, scram: bool = False, flavour: str = "v2") -> Iterator[Stack]:
     """The lab project in `folder`, up, migrated in `web` and seeded; removed on leaving.
-    `scram`: its db asks for the password over TCP."""
+    `scram`: its db asks for the password over TCP. `flavour` v1: every command of the project
+    (migdoctor's too) runs where only Compose v1 is installed."""
     port, password = free_port(), f"lab-pw-{uuid.uuid4().hex[:12]}"
     project = Project.create(folder, "lab", exported=False, POSTGRES_PASSWORD=password,
                              POSTGRES_PORT=str(port))  # fmt: skip
@@ -111,7 +120,11 @@ def running_stack(folder: Path, *, scram: bool = False) -> Iterator[Stack]:
         trust = 'as_postgres "$PGBIN/initdb" -D "$PGDATA" -A trust -U "$SUPERUSER"'
         assert trust in start.read_text()
         start.write_text(start.read_text().replace(trust, SCRAM_INITDB))
-    stack = Stack(project)
+    if flavour == "v1":
+        empty = folder / "no-plugins"
+        empty.mkdir()
+        project.prefix = ("unshare", "--mount", "--", "sh", "-c", HIDE, str(empty), str(PLUGINS))
+    stack = Stack(project, flavour)
     try:
         stack.check("up", "-d")
         stack.wait_for_postgres()

@@ -126,6 +126,7 @@ class Project:
     state: Path
     settings: dict[str, str] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=lambda: dict(ADMIN))  # where dbname lives
+    prefix: tuple[str, ...] = ()  # every command runs through it (a namespace of the machine)
 
     @classmethod
     def create(cls, folder: Path, dbname: str, *, exported: bool = True,
@@ -174,7 +175,7 @@ class Project:
 
     def run(self, argv: list[str], env: Mapping[str, str] | None = None,
             stdin: str | None = None) -> Result:  # fmt: skip
-        return run(argv, self.root, {**self.env, **(env or {})}, stdin)
+        return run([*self.prefix, *argv], self.root, {**self.env, **(env or {})}, stdin)
 
     def manage(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
         return self.run([PYTHON, "src/manage.py", *args], env)
@@ -201,7 +202,7 @@ class Project:
                   dns: bool = True) -> subprocess.CompletedProcess[str]:  # fmt: skip
         argv = [PYTHON, "-m", "migdoctor", *args]
         return subprocess.run(
-            argv if dns else self.without_dns(argv), cwd=self.root,
+            [*self.prefix, *(argv if dns else self.without_dns(argv))], cwd=self.root,
             env={**self.env, **(env or {})}, input=stdin,
             stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True, text=True, timeout=300, check=False,

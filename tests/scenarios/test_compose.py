@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scenarios.compose import Stack, lab_up, running_stack
+from tests.scenarios.compose import FLAVOURS, Stack, lab_up, running_stack
 from tests.scenarios.lab import PYTHON, Fixed, Project
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
@@ -42,29 +42,35 @@ def stack(engine: None, tmp_path: Path) -> Iterator[Stack]:
         yield running
 
 
-def test_a_missing_env_file_is_created_from_the_example(stack: Stack) -> None:
-    """A fresh clone (`.env` is not committed) of a project whose volume already holds data."""
-    project = stack.project
-    rows, history = project.checksums(), project.history()
-    stack.check("down", "--timeout", "1")
-    (project.root / ".env").unlink()
-    up = stack.compose("up", "-d")
-    assert up.code != 0, str(up)
-    findings = project.diagnose(up.output)
-    assert findings[0]["playbook"] == "env-file-missing", up.output
+@pytest.mark.parametrize("flavour", list(FLAVOURS))
+def test_a_missing_env_file_is_created_from_the_example(engine: None, tmp_path: Path,
+                                                        flavour: str) -> None:  # fmt: skip
+    """A fresh clone (`.env` is not committed) of a project whose volume already holds data;
+    with Compose v2, and on a machine that only has v1."""
+    compose = list(FLAVOURS[flavour])
+    with running_stack(tmp_path, flavour=flavour) as stack:
+        project = stack.project
+        rows, history = project.checksums(), project.history()
+        stack.check("down", "--timeout", "1")
+        (project.root / ".env").unlink()
+        up = stack.compose("up", "-d")
+        assert up.code != 0, str(up)
+        findings = project.diagnose(up.output)
+        assert findings[0]["playbook"] == "env-file-missing", up.output
 
-    fixed = project.fix(up.output, context="compose")
+        fixed = project.fix(up.output, context="compose")
 
-    assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
-        0, "create-env-from-example", True), str(fixed)
-    assert ran(fixed) == [
-        ["cp", "-n", ".env.example", ".env"], ["docker", "compose", "up", "-d"],
-        ["docker", "compose", "config", "--quiet"],
-        [*WEB, "printenv", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_HOST"]]  # fmt: skip
-    assert (project.root / ".env").read_text() == (project.root / ".env.example").read_text()
-    stack.wait_for_postgres()
-    assert stack.manage("migrate").output.endswith("No migrations to apply.\n")
-    assert (project.checksums(), project.history()) == (rows, history)
+        assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
+            0, "create-env-from-example", True), str(fixed)
+        assert ran(fixed) == [
+            ["cp", "-n", ".env.example", ".env"], [*compose, "up", "-d"],
+            [*compose, "config", "--quiet"],
+            [*compose, "exec", "web", "printenv", "POSTGRES_DB", "POSTGRES_USER",
+             "POSTGRES_HOST"]]  # fmt: skip
+        assert (project.root / ".env").read_text() == (project.root / ".env.example").read_text()
+        stack.wait_for_postgres()
+        assert stack.manage("migrate").output.endswith("No migrations to apply.\n")
+        assert (project.checksums(), project.history()) == (rows, history)
 
 
 @pytest.fixture
@@ -84,6 +90,7 @@ def test_a_wrong_password_is_refused_with_the_manual_step(scram_stack: Stack) ->
     env_file = project.root / ".env"
     env_file.write_text(env_file.read_text().replace(old, new))
     stack.check("up", "-d", "--timeout", "1")
+    stack.wait_for_postgres()
     migrate = stack.manage("migrate")
     assert 'password authentication failed for user "postgres"' in migrate.output, str(migrate)
     findings = project.diagnose(migrate.output)
