@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.scenarios.compose import FLAVOURS, Stack, lab_up, running_stack
-from tests.scenarios.lab import PYTHON, Fixed, Project
+from tests.scenarios.lab import PYTHON, Fixed, Project, scratch_database
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
 
@@ -154,8 +154,6 @@ def test_a_migration_applied_locally_but_not_in_docker_is_applied_in_the_contain
 ) -> None:
     """The local database (127.0.0.1:5432, exported in the shell) has every migration; the
     container's lacks kb.0002, so the app in Docker fails where the local one works."""
-    from tests.scenarios.lab import scratch_database
-
     project = stack.project
     assert stack.manage("migrate", "kb", "0001", "-v0").code == 0
     with scratch_database("mdscn_local", template) as name:
