@@ -155,7 +155,8 @@ def test_a_column_dropped_by_hand_comes_back_by_rerunning_its_migration(project:
         pg_dump(project), manage("showmigrations", "kb"),
         manage("sqlmigrate", "kb", "0002_article_slug"),
         manage("migrate", "kb", "0001_initial", "--fake"), manage("migrate", "kb"),
-        manage("showmigrations", "kb"), manage("migrate", "--check")]  # fmt: skip
+        manage("showmigrations", "kb"), manage("migrate", "--check"),
+        manage("dbshell", "--", "-c", 'SELECT "slug" FROM "kb_article" LIMIT 0')]  # fmt: skip
     assert fixed.outcome["backup"] is not None
     assert project.manage("dumpdata", "kb").code == 0
     assert project.ok("migrate").endswith("No migrations to apply.\n")

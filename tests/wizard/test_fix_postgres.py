@@ -49,6 +49,7 @@ def test_without_the_fake_the_migration_really_fails(lab: Lab) -> None:
     """The same history without --fake: `migrate` runs the SQL and fails, the run stops."""
     lab.rows("DELETE FROM django_migrations WHERE app = 'kb' AND name = '0002_article_slug'")
     proc = lab.cli(*lab.fix_args("undefined-column", "--option", "apply-pending-migrations",
+                                 "--set", "column=slug", "--set", "relation=kb_article",
                                  "--yes", "--json"))  # fmt: skip
     assert proc.returncode == 1, explain(proc)
     result = json.loads(proc.stdout)

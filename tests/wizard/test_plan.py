@@ -173,7 +173,8 @@ def test_a_missing_tool_or_manage_py_blocks_the_plan(knowledge: KnowledgeBase,
                                                      tmp_path: Path) -> None:
     found = facts(tmp_path, python=str(tmp_path / "no-such-python"))
     (tmp_path / "src" / "manage.py").unlink()
-    plan = plan_of(knowledge, "undefined-column", "apply-pending-migrations", "local", found)
+    plan = plan_of(knowledge, "undefined-column", "apply-pending-migrations", "local", found,
+                   column="slug", relation="kb_article")
     assert plan.problems == (f"{tmp_path}/no-such-python can be run: not found",
                              "src/manage.py exists: not found")
 

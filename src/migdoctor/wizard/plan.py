@@ -61,6 +61,7 @@ class Plan:
     dump: DumpSource | None = None
     production: str = ""  # why the target looks like production ("" it does not)
     problems: tuple[str, ...] = ()  # why it cannot run at all
+    repairs: bool = False  # it repairs a diagnosed error: its verification must fail first
 
     @property
     def backups(self) -> tuple[PlannedStep, ...]:
@@ -117,7 +118,8 @@ def build(playbook: Playbook, option: Option, entities: Mapping[str, str], facts
     dump = next((s.source for s in planned if s.source), _dump(facts, context, entities))
     plan = Plan(playbook.id, option, context, reason, facts.root, dict(entities), planned, verify,
                 database=dump.dbname if dump else "", dump=dump,
-                production=production(facts, context))  # fmt: skip
+                production=production(facts, context),
+                repairs=playbook.kind == "error")  # fmt: skip
     return _checked(plan, playbook, facts)
 
 

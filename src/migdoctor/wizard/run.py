@@ -85,9 +85,14 @@ def execute(plan: Plan, decision: Decision, session: Session, dry: bool = False)
     done = _Progress()
     try:
         _gate(plan, decision, session)
+        passed_before = plan.repairs and _verification_passes(plan, session)
         for number, step in enumerate(plan.steps, 1):
             _step(plan, step, number, decision, session, done)
         status, message = _verify(plan, session, done)
+        if status == "verified" and passed_before:
+            status, message = "unverified", (
+                "the steps ran, but the verification already passed before them, so it cannot "
+                "tell whether the problem is gone: run the command that failed again")
     except _Stop as stop:
         status, message = stop.status, stop.message
     except KeyboardInterrupt:
@@ -185,6 +190,22 @@ def _backup_taken(plan: Plan, step: PlannedStep, session: Session, done: _Progre
         raise _Stop("failed", f"the backup is not usable: {problem}. " + _state(plan, done))
     done.backup, done.restore = file, restore_line(source, file)
     session.out.write(f"Backup: {file}\nRestore it with: {done.restore}\n")
+
+
+def _verification_passes(plan: Plan, session: Session) -> bool:
+    """Whether the verification already passes before any step: then it proves nothing."""
+    checks = [s for s in plan.verify if s.runs]
+    if not checks:
+        return False
+    session.out.write("Checking whether the verification fails now (it should):\n")
+    for step in checks:
+        call = Invocation(step.argv, step.context, plan.cwd, step.env, stdout=step.stdout)
+        result = session.runner.run(call)
+        if result.interrupted:
+            raise KeyboardInterrupt
+        if result.exit_code != 0:
+            return False
+    return True
 
 
 def _verify(plan: Plan, session: Session, done: _Progress) -> tuple[str, str]:
