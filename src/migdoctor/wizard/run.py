@@ -85,7 +85,10 @@ def execute(plan: Plan, decision: Decision, session: Session, dry: bool = False)
     done = _Progress()
     try:
         _gate(plan, decision, session)
-        passed_before = plan.repairs and _verification_passes(plan, session)
+        # Locally the check is cheap and has no side effects; under Compose it could start
+        # one-off containers before the user's steps, so it is not run there.
+        local = all(s.context == "local" for s in plan.verify)
+        passed_before = plan.repairs and local and _verification_passes(plan, session)
         for number, step in enumerate(plan.steps, 1):
             _step(plan, step, number, decision, session, done)
         status, message = _verify(plan, session, done)
