@@ -312,7 +312,9 @@ def main() -> None:
         raise SystemExit(130) from None
 
 
-# The fix wizard's commands live in cli_fix.py (imported last: it needs nothing above).
-from migdoctor import cli_fix  # noqa: E402
+# The fix wizard's commands live in cli_fix.py, the file edits in cli_edit.py (imported last:
+# they need nothing above).
+from migdoctor import cli_edit, cli_fix  # noqa: E402
 
 cli_fix.register(app)
+cli_edit.register(app)

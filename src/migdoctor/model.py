@@ -8,6 +8,8 @@ from typing import Any, Literal
 Risk = Literal["safe", "caution", "destructive"]
 Kind = Literal["error", "howto"]
 RISK_ORDER: dict[str, int] = {"safe": 0, "caution": 1, "destructive": 2}
+# Steps that are words for a person, never run: `note` informs, `manual` waits for them to act.
+TEXT_VERBS = frozenset({"note", "manual"})
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from migdoctor.model import Finding, Option, Playbook
+from migdoctor.model import TEXT_VERBS, Finding, Option, Playbook
 from migdoctor.steps import PLACEHOLDER, Command, command, ranked
 
 if TYPE_CHECKING:
@@ -39,10 +39,11 @@ def _option(out: Console, number: int, option: Option, entities: dict[str, str],
     out.print(f"  {number}. [bold]{escape(option.title)}[/bold] {risk}{dev}")
     commands = [command(step, entities) for step in option.steps]
     for cmd in commands:
-        if cmd.verb == "note":
-            out.print(f"       [dim]•[/dim] {escape(cmd.text)}")
+        if cmd.verb in TEXT_VERBS:
+            mark = "by hand:" if cmd.verb == "manual" else "•"
+            out.print(f"       [dim]{mark}[/dim] {escape(cmd.text)}")
     for label, context in (("locally", "local"), ("with Docker Compose", "compose")):
-        lines = [_shell_line(cmd, context, gaps) for cmd in commands if cmd.verb != "note"]
+        lines = [_shell_line(cmd, context, gaps) for cmd in commands if cmd.verb not in TEXT_VERBS]
         lines = [line for line in lines if line]
         if lines:
             out.print(f"       [dim]{label}:[/dim]")

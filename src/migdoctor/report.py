@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from migdoctor.model import Finding, Option
+from migdoctor.model import TEXT_VERBS, Finding, Option
 from migdoctor.steps import Command, command, ranked
 
 
 def step_json(cmd: Command) -> dict[str, Any]:
-    if cmd.verb == "note":
-        return {"verb": "note", "text": cmd.text}
+    if cmd.verb in TEXT_VERBS:
+        return {"verb": cmd.verb, "text": cmd.text}
     return {
         "verb": cmd.verb,
         "local": list(cmd.local),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from migdoctor.model import RISK_ORDER, Option, Step
+from migdoctor.model import RISK_ORDER, TEXT_VERBS, Option, Step
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
 BACKUP_FILE = "migdoctor-backup.dump"
@@ -22,6 +22,7 @@ class Where:
     db_service: str = "db"
     db_superuser: str = "postgres"
     compose: tuple[str, ...] = ("docker", "compose")
+    migdoctor: tuple[str, ...] = ("migdoctor",)  # how `edit` steps call migdoctor itself
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def command(step: Step, entities: dict[str, str], where: Where = Where()) -> Com
         local = ()  # this step only makes sense against the container's database
     elif step.context == "local":
         compose = ()
-    text = args[0] if step.verb == "note" and args else ""
+    text = args[0] if step.verb in TEXT_VERBS and args else ""
     stdout = BACKUP_FILE if step.verb == "backup" else ""
     return Command(step.verb, local, compose, text, confirm, tuple(sorted(missing | gaps)), stdout)
 
@@ -82,14 +83,17 @@ def _forms(verb: str, args: tuple[str, ...], w: Where) -> tuple[tuple[str, ...],
         return ("pg_dump", "-Fc"), (*exec_in, "-T", w.db_service, "sh", "-c", dump)
     if verb == "host":
         return args, args
-    return (), ()  # note: shown, never run
+    if verb == "edit":  # the project's files live on the host, whichever context runs Django
+        edit = (*w.migdoctor, "edit", *args)
+        return edit, edit
+    return (), ()  # note, manual: shown, never run
 
 
 def ranked(options: tuple[Option, ...], entities: dict[str, str]) -> list[Option]:
     """Safer before riskier; within a risk, complete options before those missing an entity;
     otherwise the order the playbook gives."""
     def key(option: Option) -> tuple[int, bool]:
-        gaps = any(command(s, entities).missing for s in option.steps if s.verb != "note")
+        gaps = any(command(s, entities).missing for s in option.steps if s.verb not in TEXT_VERBS)
         return RISK_ORDER[option.risk], gaps
 
     return sorted(options, key=key)

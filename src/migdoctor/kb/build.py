@@ -17,7 +17,7 @@ from migdoctor.model import (
 )
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-VERBS = ("manage", "compose", "psql", "host", "backup", "note")
+VERBS = ("manage", "compose", "psql", "host", "edit", "backup", "note", "manual")
 RISKS = ("safe", "caution", "destructive")
 KINDS = ("error", "howto")
 DEFAULT_WEIGHT = 0.9
@@ -90,7 +90,7 @@ def _step(ctx: _Ctx, data: Any, path: KeyPath) -> Step:
     if unknown:
         raise ctx.fail((*path, sorted(unknown)[0]), "unknown key")
     raw = data[verb]
-    if verb in ("psql", "note"):
+    if verb in ("psql", "note", "manual"):
         args: tuple[str, ...] = (ctx.get(data, path, verb, str),)
     elif verb == "backup":
         ctx.get(data, path, verb, dict)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from migdoctor.live.gather import Facts
-from migdoctor.model import RISK_ORDER, Option, Playbook, Risk
+from migdoctor.model import RISK_ORDER, TEXT_VERBS, Option, Playbook, Risk
 from migdoctor.probes import NodeKey
 from migdoctor.probes.database import DatabaseSnapshot
 from migdoctor.probes.drift import DriftItem
@@ -190,7 +190,7 @@ def judge(
         verdict = rule(subject, facts, option) if rule else None
         verdicts.append(verdict or Verdict(option.id, True, option.risk))
     index = {o.id: i for i, o in enumerate(playbook.options)}
-    gaps = {o.id: any(command(s, entities).missing for s in o.steps if s.verb != "note")
+    gaps = {o.id: any(command(s, entities).missing for s in o.steps if s.verb not in TEXT_VERBS)
             for o in playbook.options}  # fmt: skip
     return tuple(sorted(verdicts, key=lambda v: (not v.available, not v.confirmed,
                                                  RISK_ORDER[v.risk], gaps[v.option],

@@ -4,12 +4,13 @@ the verification after. Nothing here runs anything; `run.execute` does, after th
 from __future__ import annotations
 
 import shlex
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from migdoctor.model import Option, Playbook, Step
+from migdoctor.model import TEXT_VERBS, Option, Playbook, Step
 from migdoctor.steps import PLACEHOLDER, Where, command
 from migdoctor.wizard.backup import DumpSource, backup_file, dump_argv, wait_argv
 from migdoctor.wizard.checks import Precondition, preconditions
@@ -36,11 +37,11 @@ class PlannedStep:
 
     @property
     def runs(self) -> bool:
-        return self.verb != "note" and bool(self.argv)
+        return self.verb not in TEXT_VERBS and bool(self.argv)
 
     def line(self) -> str:
         """The step as a user would type it."""
-        if self.verb == "note":
+        if self.verb in TEXT_VERBS:
             return self.text
         redirect = f" > {shlex.quote(str(self.stdout))}" if self.stdout else ""
         return shlex.join(self.argv) + redirect
@@ -92,13 +93,14 @@ def choose_context(facts: Facts, given: str | None) -> tuple[str, str]:
 
 def where(facts: Facts) -> Where:
     return Where(manage=facts.manage, python=facts.python, service=facts.web,
-                 db_service=facts.db, compose=facts.compose or ("docker", "compose"))  # fmt: skip
+                 db_service=facts.db, compose=facts.compose or ("docker", "compose"),
+                 migdoctor=(sys.executable, "-m", "migdoctor"))  # fmt: skip
 
 
 def step_context(step: Step, context: str) -> str:
     if step.context:
         return step.context
-    return {"compose": "compose", "host": "local"}.get(step.verb, context)
+    return {"compose": "compose", "host": "local", "edit": "local"}.get(step.verb, context)
 
 
 def build(playbook: Playbook, option: Option, entities: Mapping[str, str], facts: Facts,
@@ -129,7 +131,7 @@ def _backups_placed(steps: tuple[Step, ...], context: str) -> tuple[Step, ...]:
     placed = list(steps)
     for i, step in enumerate(placed):
         if step.verb == "backup" and not step.context:
-            after = next((s for s in placed[i + 1:] if s.verb not in ("note", "backup")), None)
+            after = next((s for s in placed[i + 1:] if s.verb not in (*TEXT_VERBS, "backup")), None)
             placed[i] = replace(step, context=step_context(after, context) if after else context)
     return tuple(placed)
 
@@ -214,7 +216,7 @@ def _problems(plan: Plan, checks: tuple[Precondition, ...], facts: Facts) -> lis
     for step in (*plan.steps, *plan.verify):
         if step.missing:
             found.append(f"`{step.line()}` needs {', '.join(step.missing)}")
-        elif step.verb != "note" and not step.argv:
+        elif step.verb not in TEXT_VERBS and not step.argv:
             found.append(f"a {step.verb} step has no form in the {step.context} context")
     if not facts.compose and any(s.context == "compose" and s.runs for s in plan.steps):
         found.append("a step runs through Compose, and neither `docker compose` nor "

@@ -149,6 +149,9 @@ def _recheck(plan: Plan, session: Session) -> None:
 def _step(plan: Plan, step: PlannedStep, number: int, decision: Decision, session: Session,
           done: _Progress) -> None:  # fmt: skip
     total = len(plan.steps)
+    if step.verb == "manual":
+        _by_hand(plan, step, number, session, done)
+        return
     if not step.runs:
         done.reached = number
         session.out.write(f"[{number}/{total}] note: {step.text}\n")
@@ -166,6 +169,23 @@ def _step(plan: Plan, step: PlannedStep, number: int, decision: Decision, sessio
                     f"{step.line()}. " + _state(plan, done, partial=True))  # fmt: skip
     if step.verb == "backup" and run.exit_code == 0:
         _backup_taken(plan, step, session, done)
+
+
+def _by_hand(plan: Plan, step: PlannedStep, number: int, session: Session,
+             done: _Progress) -> None:  # fmt: skip
+    """A change only a person can make: asked for at a terminal; without one, the run stops
+    here and lists what is left, because no flag can say the change was made."""
+    session.out.write(f"[{number}/{len(plan.steps)}] by hand: {step.text}\n")
+    session.out.flush()
+    if session.prompter.interactive:
+        if session.prompter.confirm("Done? Continue with the next step"):
+            done.reached = number
+            return
+        raise _Stop("cancelled", f"stopped at step {number}, the change to make by hand. "
+                    + _state(plan, done))  # fmt: skip
+    raise _Stop("refused", f"stopped at step {number}: it is a change to make by hand "
+                f"({step.text}). " + _state(plan, done) + " Make the change, then run the "
+                "steps not run, or run this fix again at a terminal")  # fmt: skip
 
 
 def _run(plan: Plan, step: PlannedStep, session: Session, done: _Progress, dry: bool = False,

@@ -44,8 +44,8 @@ def _check_line(check: Precondition) -> str:
 
 def _step_line(number: int, step: PlannedStep, total: int) -> str:
     head = f"  {number}. "
-    if step.verb == "note":
-        return f"{head}note: {step.text}"
+    if step.verb in ("note", "manual"):
+        return f"{head}{'by hand' if step.verb == 'manual' else 'note'}: {step.text}"
     line = f"{head}({step.context}) $ {step.line()}"
     if step.missing:
         line += f"  (needs {', '.join(step.missing)})"
