@@ -1,0 +1,1 @@
+"""Changes of a project's migration files that migdoctor makes itself (`migdoctor edit`)."""
