@@ -47,5 +47,41 @@ def rename_migration(
         raise typer.Exit(0 if report.complete else 1)
 
 
+@edit_app.command("rebase-branch")
+def rebase_branch(
+    app_label: Annotated[str, typer.Argument(metavar="APP", help="The app with two leaves.")],
+    branch: Annotated[str | None, typer.Option(
+        "--branch", metavar="NAME", help="The leaf whose branch moves (when neither is applied "
+        "anywhere).")] = None,
+    assume_unapplied: Annotated[bool, typer.Option(
+        "--assume-unapplied", help="Take a database that cannot be read as having applied "
+        "neither branch.")] = False,
+    project: Annotated[str | None, typer.Option("--project", help="The project folder.")] = None,
+    compose_file: Annotated[list[str] | None, typer.Option(
+        "--compose-file", help="A compose file (repeatable), to find the db service.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change "
+                                          "nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:  # fmt: skip
+    """Renumber the branch of APP that no database has applied after the other leaf, so that
+    the app's migrations are one line again (no merge migration)."""
+    import os
+    import sys
+
+    from migdoctor.cli import _emit, _handled
+
+    with _handled():
+        from migdoctor.edits.rebase import as_dict, as_text
+        from migdoctor.edits.rebase import rebase_branch as rebase
+
+        result = rebase(project, app_label, branch=branch, assume_unapplied=assume_unapplied,
+                        compose_files=tuple(compose_file or ()), environ=dict(os.environ),
+                        dry_run=dry_run)  # fmt: skip
+        if as_json:
+            _emit(as_dict(result))
+        else:
+            sys.stdout.write(as_text(result))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(edit_app, name="edit")
