@@ -105,8 +105,9 @@ def fix_findings(findings: list[Finding], request: FixRequest) -> int:
 def run_fix(playbook: Playbook, request: FixRequest, known: dict[str, str],
             fallback_destructive: bool = True) -> int:  # fmt: skip
     """The whole flow; returns the exit code."""
-    from migdoctor.wizard.choose import complete_entities, parse_sets, pick_option
+    from migdoctor.wizard.choose import complete_entities, parse_sets, pick_option, why
     from migdoctor.wizard.facts import gather
+    from migdoctor.wizard.judge import judge_options
     from migdoctor.wizard.plan import choose_context
 
     if request.context not in (None, "local", "compose"):
@@ -115,9 +116,18 @@ def run_fix(playbook: Playbook, request: FixRequest, known: dict[str, str],
     context, reason = choose_context(facts, request.context)
     prompter = _prompter()
     entities = {**known, **parse_sets(playbook, request.sets)}
-    option = pick_option(playbook, request.option, entities, fallback_destructive)
+    judged = judge_options(playbook, entities, facts, context, request.environ,
+                           request.compose_files)  # fmt: skip
+    entities = {**judged.filled, **entities}  # what the user or the text said wins
+    option = pick_option(playbook, request.option, entities, fallback_destructive, judged)
     entities = complete_entities(playbook, option, entities, facts, context, prompter)
+    _out(request).write("".join(line + "\n" for line in why(option, judged)))
     return _plan_and_run(playbook, option, entities, facts, (context, reason), request, prompter)
+
+
+def _out(request: FixRequest) -> Any:
+    """Where the wizard talks: stderr when stdout carries JSON."""
+    return sys.stderr if request.as_json else sys.stdout
 
 
 def _plan_and_run(playbook: Playbook, option: Option, entities: dict[str, str], facts: Facts,
@@ -135,7 +145,7 @@ def _plan_and_run(playbook: Playbook, option: Option, entities: dict[str, str], 
     flags = Flags(request.yes, request.allow_destructive, request.allow_production,
                   prompter.interactive)  # fmt: skip
     decision = decide(option.risk, option.dev_only, plan.production, flags)
-    out = sys.stderr if request.as_json else sys.stdout
+    out = _out(request)
     others = [o.id for o in playbook.options if o.id != option.id]
     out.write(show.plan_text(plan, playbook.title, others))
     out.write(show.decision_text(decision, request.dry_run) + "\n")

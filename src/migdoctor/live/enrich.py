@@ -66,14 +66,16 @@ def enrich(findings: list[Finding], facts: Facts) -> list[LiveFinding]:
 
 
 def enrich_one(
-    finding: Finding, facts: Facts, graph: MigrationGraph, changes: list[SchemaChange]
+    finding: Finding, facts: Facts, graph: MigrationGraph, changes: list[SchemaChange],
+    here: str | None = None,
 ) -> LiveFinding:
+    """`finding` completed and its options judged; `here`: the target a fix would act on."""
     entities = finding.entities
     relation, column = _names(entities, changes)
     touched = history(changes, relation, column) if relation else []
     items = _related(facts, relation, column, entities)
     key = _chosen(finding.playbook.id, entities, facts, items, touched)
-    subject = Subject(relation, column, key, tuple(items), graph)
+    subject = Subject(relation, column, key, tuple(items), graph, here)
     filled = _fill(finding, subject, touched)
     verdicts = judge(finding.playbook, subject, facts, {**entities, **filled})
     completed = replace(finding, entities={**entities, **filled})

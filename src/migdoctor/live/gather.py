@@ -73,7 +73,8 @@ def real_handles(environ: Mapping[str, str], cwd: Path, timeout: float = LIVE_TI
 @dataclass(frozen=True)
 class Facts:
     """What the files and the databases say. `results`: a snapshot or the finding of the
-    failure, per target name; `drift`: per target that could be read."""
+    failure, per target name; `drift`: per target that could be read; `running`: the Compose
+    services up, when asked (the fix wizard asks)."""
 
     project: Project
     migrations: ProjectMigrations
@@ -82,6 +83,8 @@ class Facts:
     notes: tuple[str, ...]
     results: Mapping[str, DatabaseSnapshot | ProbeFinding]
     drift: Mapping[str, tuple[DriftItem, ...]]
+    running: frozenset[str] | None = None  # services with a running container (None: unknown)
+    db_service: str = "db"
 
     @property
     def snapshots(self) -> dict[str, DatabaseSnapshot]:

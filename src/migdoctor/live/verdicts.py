@@ -1,8 +1,10 @@
-"""Options judged by what the databases really hold, then ranked.
+"""Options judged by what the databases and the Compose services really hold, then ranked.
 
 Faking is offered, and shown as `safe`, only when every change of the migration is already in a
 database where it is not applied (a drift `fake-candidate`); otherwise it is unavailable and says
 why. Options the facts support come first, unavailable ones last, risk and order otherwise.
+A fix acts on one database (`Subject.here`): an option whose work is only needed elsewhere is
+unavailable there.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Subject:
     key: NodeKey | None
     items: tuple[DriftItem, ...]
     graph: MigrationGraph
+    here: str | None = None  # the target a fix would act on; None: every target alike
 
     @property
     def what(self) -> str:
@@ -106,10 +109,18 @@ def _apply(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
                        f"{subject.what}, is already applied in {_targets(missing)}: migrate "
                        "has nothing to run")
     pending = subject.kinds("pending")
+    if pending and _elsewhere(subject, pending):
+        return Verdict(option.id, False, option.risk, f"{subject.name} is already applied in "
+                       f"{subject.here}; only {_targets(pending)} lacks it")
     if pending:
         return Verdict(option.id, True, option.risk, f"{subject.name} is not applied in "
                        f"{_targets(pending)}", confirmed=True)
     return None
+
+
+def _elsewhere(subject: Subject, items: list[DriftItem]) -> bool:
+    """The drift is in other databases only, not in the one the fix acts on."""
+    return subject.here is not None and all(i.target != subject.here for i in items)
 
 
 def _in_container(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
@@ -152,6 +163,9 @@ def _reapply(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
 
 def _rerun(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
     missing = subject.kinds("missing")
+    if missing and _elsewhere(subject, missing):
+        return Verdict(option.id, False, option.risk, f"the {subject.what} is there in "
+                       f"{subject.here}; only {_targets(missing)} lacks it")
     if missing:
         return Verdict(option.id, True, option.risk, f"{subject.name} is applied but the "
                        f"{subject.what} is missing in {_targets(missing)}", confirmed=True)
@@ -170,8 +184,19 @@ def _has(snap: DatabaseSnapshot, subject: Subject) -> bool:
     return snap.has_table(subject.relation)
 
 
+def _start_db(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    if facts.running is None:
+        return None
+    db = facts.db_service
+    if db in facts.running:
+        return Verdict(option.id, False, option.risk, f"the {db} service is running already")
+    return Verdict(option.id, True, option.risk, f"the {db} service is not running",
+                   confirmed=True)  # fmt: skip
+
+
 Rule = Callable[[Subject, Facts, Option], "Verdict | None"]
-RULES: Final[Mapping[str, Rule]] = {
+SERVICE_RULES: Final[Mapping[str, Rule]] = {"start-db-service": _start_db}
+DATABASE_RULES: Final[Mapping[str, Rule]] = {
     "fake-migration": _fake, "fake-one-migration": _fake, "find-and-fake-migration": _fake,
     "fake-initial": _fake_initial, "record-dependency-as-applied": _record_dependency,
     "reapply-in-order": _reapply,
@@ -183,10 +208,12 @@ RULES: Final[Mapping[str, Rule]] = {
 def judge(
     playbook: Playbook, subject: Subject, facts: Facts, entities: dict[str, str]
 ) -> tuple[Verdict, ...]:
-    """A verdict per option, best first. Without any readable database nothing is judged."""
+    """A verdict per option, best first; an option no rule speaks for is available."""
     verdicts = []
     for option in playbook.options:
-        rule = RULES.get(option.id) if facts.snapshots else None
+        # Without a readable database the database rules have nothing to go on.
+        rule = DATABASE_RULES.get(option.id) if facts.snapshots else None
+        rule = rule or SERVICE_RULES.get(option.id)
         verdict = rule(subject, facts, option) if rule else None
         verdicts.append(verdict or Verdict(option.id, True, option.risk))
     index = {o.id: i for i, o in enumerate(playbook.options)}

@@ -10,6 +10,7 @@ from migdoctor.match.entities import normalize_value, validate
 from migdoctor.model import Option, Playbook
 from migdoctor.steps import ranked
 from migdoctor.wizard.facts import Facts, probe_entities
+from migdoctor.wizard.judge import NOTHING_JUDGED, Judgement
 from migdoctor.wizard.plan import needed
 from migdoctor.wizard.prompt import Prompter
 
@@ -33,20 +34,39 @@ def parse_sets(playbook: Playbook, sets: tuple[str, ...]) -> dict[str, str]:
 
 
 def pick_option(playbook: Playbook, given: str | None, entities: dict[str, str],
-                destructive: bool = True) -> Option:  # fmt: skip
-    """The option named, else the best ranked one (not destructive when `destructive` is off)."""
+                destructive: bool = True,
+                judged: Judgement = NOTHING_JUDGED) -> Option:  # fmt: skip
+    """The option named, else the best one the facts allow (not destructive when `destructive`
+    is off): in the verdicts' order when there are verdicts, else safer first."""
     if given is not None:
         found = next((o for o in playbook.options if o.id == given), None)
         if found is None:
             ids = ", ".join(o.id for o in playbook.options)
             raise MigdoctorError(f"no option {given!r} in {playbook.id}", f"its options: {ids}")
         return found
-    options = [o for o in ranked(playbook.options, entities)
-               if destructive or o.risk != "destructive"]  # fmt: skip
+    by_id = {o.id: o for o in playbook.options}
+    order = ([by_id[v.option] for v in judged.verdicts if v.available] if judged.verdicts
+             else ranked(playbook.options, entities))  # fmt: skip
+    options = [o for o in order if destructive or o.risk != "destructive"]
     if not options:
-        raise MigdoctorError(f"{playbook.id} has no option to run here",
+        ruled_out = "; ".join(f"{v.option}: {v.reason}" for v in judged.verdicts
+                              if not v.available)  # fmt: skip
+        raise MigdoctorError(f"{playbook.id} has no option to run here"
+                             + (f" ({ruled_out})" if ruled_out else ""),
                              f"choose one with: migdoctor fix {playbook.id} --option ID")
     return options[0]
+
+
+def why(option: Option, judged: Judgement) -> list[str]:
+    """What the facts say of the chosen option and of the options they rule out."""
+    lines = []
+    chosen = judged.of(option.id)
+    if chosen is not None and chosen.reason:
+        verb = "fits" if chosen.available else "does not fit"
+        lines.append(f"Facts: {option.id} {verb}: {chosen.reason}")
+    lines += [f"Ruled out: {v.option}: {v.reason}" for v in judged.verdicts
+              if not v.available and v.option != option.id]  # fmt: skip
+    return lines
 
 
 def complete_entities(playbook: Playbook, option: Option, entities: dict[str, str],
