@@ -10,8 +10,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from migdoctor.errors import MigdoctorError
 from migdoctor.model import TEXT_VERBS, Option, Playbook, Step
-from migdoctor.steps import PLACEHOLDER, Where, command
+from migdoctor.probes import NodeKey, ProbeFinding
+from migdoctor.probes.rollback import IRREVERSIBLE, ZERO, RollbackPreview, Unapply
+from migdoctor.probes.targets import Target
+from migdoctor.steps import PLACEHOLDER, Where, command, fill
 from migdoctor.wizard.backup import DumpSource, backup_file, dump_argv, wait_argv
 from migdoctor.wizard.checks import Precondition, preconditions
 from migdoctor.wizard.facts import Facts, production
@@ -48,6 +52,27 @@ class PlannedStep:
 
 
 @dataclass(frozen=True)
+class Rollback:
+    """The plan's first `migrate APP TARGET` step that goes backwards, and what it unapplies.
+    `preview` is None when the database could not be read (`unread` says why) or the target
+    names no migration (`error`); `after_edits` when a step before it changes files by hand or
+    with `edit`: the preview shows the files as they are now, not as the step will find them."""
+
+    command: str
+    fake: bool
+    preview: RollbackPreview | None = None
+    unread: str = ""
+    error: str = ""
+    after_edits: bool = False
+
+    @property
+    def stop(self) -> Unapply | None:
+        """Where it would fail half-way: an irreversible migration, when reverse code runs
+        (`--fake` runs none)."""
+        return None if self.preview is None or self.fake else self.preview.stop
+
+
+@dataclass(frozen=True)
 class Plan:
     playbook: str
     option: Option
@@ -63,6 +88,7 @@ class Plan:
     production: str = ""  # why the target looks like production ("" it does not)
     problems: tuple[str, ...] = ()  # why it cannot run at all
     repairs: bool = False  # it repairs a diagnosed error: its verification must fail first
+    rollback: Rollback | None = None  # a step that migrates backwards
 
     @property
     def backups(self) -> tuple[PlannedStep, ...]:
@@ -121,8 +147,75 @@ def build(playbook: Playbook, option: Option, entities: Mapping[str, str], facts
     plan = Plan(playbook.id, option, context, reason, facts.root, dict(entities), planned, verify,
                 database=dump.dbname if dump else "", dump=dump,
                 production=production(facts, context),
-                repairs=playbook.kind == "error")  # fmt: skip
+                repairs=playbook.kind == "error",
+                rollback=rollback_of(steps, entities, facts, context))  # fmt: skip
     return _checked(plan, playbook, facts)
+
+
+def _migrate_back(step: Step, entities: Mapping[str, str]) -> tuple[str, str, bool] | None:
+    """`(app, target, fake)` of a `manage migrate APP TARGET` step that changes the database
+    (not `--plan`); None for any other step."""
+    filled = [fill(arg, dict(entities)) for arg in step.args]
+    args = [arg for arg, _ in filled]
+    gaps = any(missing for _, missing in filled)  # a problem of its own already
+    if step.verb != "manage" or args[:1] != ["migrate"] or "--plan" in args or gaps:
+        return None
+    named = [a for a in args[1:] if not a.startswith("-")]
+    return (named[0], named[1], "--fake" in args) if len(named) == 2 else None
+
+
+def rollback_of(steps: tuple[Step, ...], entities: Mapping[str, str], facts: Facts,
+                context: str) -> Rollback | None:  # fmt: skip
+    """The first step that would migrate backwards on the database it runs against, with what
+    it would unapply; read-only (the migration files, the database's `django_migrations`)."""
+    for i, step in enumerate(steps):
+        found = _migrate_back(step, entities)
+        if found is None:
+            continue
+        app, target, fake = found
+        edits = any(s.verb in ("manual", "edit") for s in steps[:i])
+        line = shlex.join(["migrate", app, target, *(["--fake"] if fake else [])])
+        rollback = Rollback(line, fake, after_edits=edits)
+        applied = _applied(facts.target(step_context(step, context)))
+        if isinstance(applied, str):  # unread: only a `zero` target is surely backwards
+            return replace(rollback, unread=applied) if target == ZERO else None
+        preview = _preview(facts, applied, app, target)
+        if isinstance(preview, str):
+            return replace(rollback, error=preview)
+        if preview.backwards:
+            return replace(rollback, preview=preview)
+    return None
+
+
+def _applied(target: Target | None) -> set[NodeKey] | str:
+    """The migrations the database has applied, or why they could not be read."""
+    from migdoctor.probes.database import probe
+    from migdoctor.probes.drift import applied_keys
+
+    if target is None:
+        return "no database found for this context"
+    snapshot = probe(target)
+    if isinstance(snapshot, ProbeFinding):
+        return f"the {target.name} database could not be read ({snapshot.label})"
+    if snapshot.migrations_unreadable:
+        return f"django_migrations of the {target.name} database may not be read"
+    return applied_keys(snapshot)
+
+
+def _preview(facts: Facts, applied: set[NodeKey], app: str,
+             target: str) -> RollbackPreview | str:  # fmt: skip
+    """The preview over the project's migration files as they are now, or why there is none."""
+    from migdoctor.probes.drift import graph_for, load_project
+    from migdoctor.probes.migration_files import discover
+    from migdoctor.probes.rollback import preview_rollback
+
+    manage = facts.root / facts.manage
+    migrations, _ = load_project(discover(manage.parent if manage.is_file() else facts.root))
+    try:
+        return preview_rollback(graph_for(migrations, applied), applied, app, target,
+                                migrations.settings)  # fmt: skip
+    except MigdoctorError as exc:
+        return exc.message
 
 
 def _backups_placed(steps: tuple[Step, ...], context: str) -> tuple[Step, ...]:
@@ -131,7 +224,9 @@ def _backups_placed(steps: tuple[Step, ...], context: str) -> tuple[Step, ...]:
     placed = list(steps)
     for i, step in enumerate(placed):
         if step.verb == "backup" and not step.context:
-            after = next((s for s in placed[i + 1:] if s.verb not in (*TEXT_VERBS, "backup")), None)
+            after = next(
+                (s for s in placed[i + 1 :] if s.verb not in (*TEXT_VERBS, "backup")), None
+            )
             placed[i] = replace(step, context=step_context(after, context) if after else context)
     return tuple(placed)
 
@@ -168,9 +263,15 @@ def _with_waits(steps: tuple[PlannedStep, ...], db: DumpSource | None) -> tuple[
     for i, step in enumerate(steps):
         out.append(step)
         starts = step.verb == "compose" and bool(set(step.argv) & {"up", "start", "restart"})
-        if starts and any(s.verb in NEEDS_DB and s.runs for s in steps[i + 1:]):
-            out.append(PlannedStep("wait", wait_argv(db), "compose",
-                                   text="wait until the database accepts connections"))
+        if starts and any(s.verb in NEEDS_DB and s.runs for s in steps[i + 1 :]):
+            out.append(
+                PlannedStep(
+                    "wait",
+                    wait_argv(db),
+                    "compose",
+                    text="wait until the database accepts connections",
+                )
+            )
     return tuple(out)
 
 
@@ -219,7 +320,27 @@ def _problems(plan: Plan, checks: tuple[Precondition, ...], facts: Facts) -> lis
         elif step.verb not in TEXT_VERBS and not step.argv:
             found.append(f"a {step.verb} step has no form in the {step.context} context")
     if not facts.compose and any(s.context == "compose" and s.runs for s in plan.steps):
-        found.append("a step runs through Compose, and neither `docker compose` nor "
-                     "`docker-compose` is installed")
+        found.append(
+            "a step runs through Compose, and neither `docker compose` nor "
+            "`docker-compose` is installed"
+        )
     found += [f"{c.text}: not found" for c in checks if c.blocking]
-    return found
+    return found + _rollback_problems(plan.rollback)
+
+
+def _rollback_problems(rollback: Rollback | None) -> list[str]:
+    """A rollback that would fail half-way is refused before anything runs. Unless a step
+    before it changes the files first (they are read as they are now), or it is `--fake`."""
+    if rollback is None or rollback.after_edits:
+        return []
+    if rollback.error:
+        return [f"`{rollback.command}`: {rollback.error}"]
+    stop = rollback.stop
+    if stop is None or rollback.preview is None:
+        return []
+    why = "; ".join(r.detail for r in stop.having(IRREVERSIBLE))
+    before = ", ".join(u.label for u in rollback.preview.reached)
+    return [
+        f"`{rollback.command}` would stop at {stop.label}: irreversible ({why})"
+        + (f", after unapplying {before}" if before else "")
+    ]
