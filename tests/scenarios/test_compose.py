@@ -181,3 +181,64 @@ def test_a_migration_applied_locally_but_not_in_docker_is_applied_in_the_contain
         after = project.checksums(ignore={"kb_article": ("slug",)})
         assert without(after, HISTORY) == without(rows, HISTORY)
         assert local.checksums() == local_rows, "the local database is not touched"
+
+
+def test_a_stopped_db_service_is_started_and_the_migration_run(stack: Stack) -> None:
+    """`docker compose stop db` (to free memory, or after a crash), then `migrate` in `web`:
+    the connection is refused. The facts (db not running) choose starting it."""
+    project = stack.project
+    assert stack.manage("migrate", "kb", "0001", "-v0").code == 0
+    rows, history = project.checksums(), project.history()
+    stack.check("stop", "--timeout", "1", "db")
+    error = stack.manage("migrate")
+    assert error.code == 1 and "Connection refused" in error.output, str(error)
+    findings = project.diagnose(error.output)
+    assert findings[0]["playbook"] == "db-connection-refused", error.output
+
+    fixed = project.fix(error.output, context="compose")
+
+    assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
+        0, "start-db-service", True), str(fixed)
+    assert "Facts: start-db-service fits: the db service is not running" in fixed.log
+    up, wait, *rest = ran(fixed)
+    assert up == ["docker", "compose", "up", "-d", "db"]
+    assert wait[:5] == ["docker", "compose", "exec", "db", "sh"], "waits for PostgreSQL"
+    assert rest == [["docker", "compose", "ps"], [*WEB, "python", "src/manage.py", "migrate"],
+                    [*WEB, "python", "src/manage.py", "showmigrations"]]  # fmt: skip
+    assert stack.manage("migrate").output.endswith("No migrations to apply.\n")
+    assert project.history() == [*history, ("kb", "0002_article_slug")]
+    after = project.checksums(ignore={"kb_article": ("slug",)})
+    assert without(after, HISTORY) == without(rows, HISTORY)
+
+
+def test_local_context_still_migrates_the_container_that_lacks_the_migration(
+    stack: Stack, template: str,
+) -> None:
+    """As above, but the user says `--context local`: the local database has every migration,
+    so migrating locally would change nothing; the facts choose migrating in the container."""
+    project = stack.project
+    assert stack.manage("migrate", "kb", "0001", "-v0").code == 0
+    with scratch_database("mdscn_local", template) as name:
+        local = Project(project.root, name, project.env, project.state)
+        project.env.update(POSTGRES_DB=name, POSTGRES_USER="postgres", POSTGRES_PASSWORD="",
+                           POSTGRES_HOST="127.0.0.1", POSTGRES_PORT="5432")  # fmt: skip
+        local_rows = local.checksums()
+        rows, history = project.checksums(), project.history()
+        error = stack.compose("exec", "-T", "web", "python", "src/manage.py", "dumpdata", "kb")
+        assert error.code == 1, str(error)
+
+        fixed = project.fix(error.output, context="local")
+
+        assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
+            0, "migrate-in-container", True), str(fixed)
+        assert "Ruled out: apply-pending-migrations: kb.0002_article_slug is already applied" \
+            in fixed.log
+        assert ran(fixed) == [
+            [PYTHON, "src/manage.py", "showmigrations"],
+            [*WEB, "python", "src/manage.py", "showmigrations"],
+            [*WEB, "python", "src/manage.py", "migrate"],
+            [*WEB, "python", "src/manage.py", "migrate", "--check"]]  # fmt: skip
+        assert project.history() == [*history, ("kb", "0002_article_slug")]
+        after = project.checksums(ignore={"kb_article": ("slug",)})
+        assert without(after, HISTORY) == without(rows, HISTORY)
+        assert local.checksums() == local_rows, "the local database is not touched"

@@ -85,10 +85,7 @@ def execute(plan: Plan, decision: Decision, session: Session, dry: bool = False)
     done = _Progress()
     try:
         _gate(plan, decision, session)
-        # Locally the check is cheap and has no side effects; under Compose it could start
-        # one-off containers before the user's steps, so it is not run there.
-        local = all(s.context == "local" for s in plan.verify)
-        passed_before = plan.repairs and local and _verification_passes(plan, session)
+        passed_before = plan.repairs and _verification_passes(plan, session)
         for number, step in enumerate(plan.steps, 1):
             _step(plan, step, number, decision, session, done)
         status, message = _verify(plan, session, done)
@@ -216,13 +213,16 @@ def _backup_taken(plan: Plan, step: PlannedStep, session: Session, done: _Progre
 
 
 def _verification_passes(plan: Plan, session: Session) -> bool:
-    """Whether the verification already passes before any step: then it proves nothing."""
+    """Whether the verification already passes before any step: then it proves nothing.
+    Under Compose it runs only in containers that are up (`exec`, never a one-off `run`), so
+    checking starts nothing; a service that is down fails it, which leaves the proof to after."""
     checks = [s for s in plan.verify if s.runs]
     if not checks:
         return False
     session.out.write("Checking whether the verification fails now (it should):\n")
     for step in checks:
-        call = Invocation(step.argv, step.context, plan.cwd, step.env, stdout=step.stdout)
+        call = Invocation(step.argv, step.context, plan.cwd, step.env, stdout=step.stdout,
+                          one_off=False)  # fmt: skip
         result = session.runner.run(call)
         if result.interrupted:
             raise KeyboardInterrupt

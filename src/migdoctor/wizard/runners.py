@@ -33,6 +33,7 @@ class Invocation:
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     stdin: Path | None = None
     stdout: Path | None = None
+    one_off: bool = True  # Compose may turn `exec` into `run --rm` (a check before must not)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ class ComposeRunner:
     terminal: bool = False
 
     def run(self, call: Invocation) -> Result:
-        if call.context == "compose" and execs_in(call.argv, self.compose, self.service):
+        if call.one_off and call.context == "compose" and execs_in(call.argv, self.compose,
+                                                                   self.service):
             running = (self.running or self._running)(call)
             if self.service not in running:
                 call = replace(call, argv=as_one_off(call.argv, self.compose))
