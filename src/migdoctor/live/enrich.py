@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from migdoctor.live.gather import Facts
-from migdoctor.live.verdicts import Subject, Verdict, judge
+from migdoctor.live.verdicts import Subject, Verdict, judge, same_migration
 from migdoctor.model import Finding, Option
 from migdoctor.probes import NodeKey
 from migdoctor.probes.drift import DriftItem, graph_for
@@ -75,7 +75,7 @@ def enrich_one(
     touched = history(changes, relation, column) if relation else []
     items = _related(facts, relation, column, entities)
     key = _chosen(finding.playbook.id, entities, facts, items, touched)
-    subject = Subject(relation, column, key, tuple(items), graph, here)
+    subject = Subject(relation, column, key, tuple(items), graph, here, dict(entities))
     filled = _fill(finding, subject, touched)
     verdicts = judge(finding.playbook, subject, facts, {**entities, **filled})
     completed = replace(finding, entities={**entities, **filled})
@@ -103,16 +103,11 @@ def _related(
     for item in (i for items in facts.drift.values() for i in items):
         same_place = relation is not None and item.relation == relation and (
             column is None or item.column in (column, None))
-        same_migration = any(name and item.app_label == app and _same(item.migration, name)
+        named_here = any(name and item.app_label == app and same_migration(item.migration, name)
                              for app, name in named)  # fmt: skip
-        if same_place or same_migration:
+        if same_place or named_here:
             found.append(item)
     return found
-
-
-def _same(migration: str | None, name: str) -> bool:
-    """`0002` names `0002_article_slug`, as it does for `migrate`."""
-    return migration is not None and (migration == name or migration.startswith(f"{name}_"))
 
 
 def _chosen(

@@ -10,7 +10,7 @@ unavailable there.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from migdoctor.live.gather import Facts
@@ -32,6 +32,7 @@ class Subject:
     items: tuple[DriftItem, ...]
     graph: MigrationGraph
     here: str | None = None  # the target a fix would act on; None: every target alike
+    entities: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def what(self) -> str:
@@ -194,6 +195,39 @@ def _start_db(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
                    confirmed=True)  # fmt: skip
 
 
+def _squash(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    """Squash only what every database has applied: a database that has not would run the
+    squashed migration and its originals' replacement logic would not match its history."""
+    app, last = subject.entities.get("app_label"), subject.entities.get("migration")
+    if not app or not last:
+        return None
+    first = subject.entities.get("start_migration", "0001")
+    names = sorted(n for a, n in subject.graph.files if a == app)
+    start = next((i for i, n in enumerate(names) if same_migration(n, first)), None)
+    end = next((i for i, n in enumerate(names) if same_migration(n, last)), None)
+    if start is None or end is None or start > end:
+        return Verdict(option.id, False, option.risk, f"no range {first}..{last} in {app}'s "
+                       "migration files")
+    span = names[start:end + 1]
+    if facts.failures:
+        return Verdict(option.id, False, option.risk, f"{', '.join(facts.failures)} could not "
+                       "be read: squash only what every database has applied")
+    for target, snap in facts.snapshots.items():
+        lacking = [n for n in span if n not in snap.applied(app)]
+        if lacking:
+            more = f" and {len(lacking) - 1} more" if len(lacking) > 1 else ""
+            return Verdict(option.id, False, option.risk, f"{target} has not applied "
+                           f"{app}.{lacking[0]}{more}: squash only what every database has "
+                           "applied")
+    return Verdict(option.id, True, option.risk, f"{', '.join(facts.snapshots)} applied "
+                   f"{app}.{span[0]} to {span[-1]}", confirmed=True)
+
+
+def same_migration(name: str | None, given: str) -> bool:
+    """`0002` names `0002_article_slug`, as it does for `migrate`."""
+    return name is not None and (name == given or name.startswith(f"{given}_"))
+
+
 Rule = Callable[[Subject, Facts, Option], "Verdict | None"]
 SERVICE_RULES: Final[Mapping[str, Rule]] = {"start-db-service": _start_db}
 DATABASE_RULES: Final[Mapping[str, Rule]] = {
@@ -202,6 +236,7 @@ DATABASE_RULES: Final[Mapping[str, Rule]] = {
     "reapply-in-order": _reapply,
     "apply-pending-migrations": _apply, "migrate-in-container": _in_container,
     "rerun-adding-migration": _rerun, "rerun-app-migrations": _rerun,
+    "squash-range": _squash,
 }  # fmt: skip
 
 

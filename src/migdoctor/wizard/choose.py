@@ -43,6 +43,12 @@ def pick_option(playbook: Playbook, given: str | None, entities: dict[str, str],
         if found is None:
             ids = ", ".join(o.id for o in playbook.options)
             raise MigdoctorError(f"no option {given!r} in {playbook.id}", f"its options: {ids}")
+        verdict = judged.of(given)
+        if verdict is not None and not verdict.available:
+            fits = [v.option for v in judged.verdicts if v.available]
+            raise MigdoctorError(f"option {given} does not fit here: {verdict.reason}",
+                                 f"options that fit: {', '.join(fits) or 'none'}; "
+                                 "nothing was run", exit_code=1)  # fmt: skip
         return found
     by_id = {o.id: o for o in playbook.options}
     order = ([by_id[v.option] for v in judged.verdicts if v.available] if judged.verdicts
