@@ -141,3 +141,58 @@ def test_ctrl_c_at_a_question_runs_nothing(lab: Lab) -> None:
     child.expect_exact("interrupted between steps. No step had run.")
     assert finish(child) == 130
     assert lab.journal() == []
+
+
+BY_HAND = """\
+id: by-hand
+kind: howto
+title: A change made by hand between two commands
+summary: Edit a file, then run what needs it.
+cause: A change only a person can make.
+options:
+  - id: edit-then-run
+    title: Edit, then run
+    risk: safe
+    steps:
+      - host: ["true"]
+      - manual: Create the file done.txt in the project folder.
+      - host: [test, -f, done.txt]
+    verify:
+      - host: [test, -f, done.txt]
+"""
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_a_step_by_hand_waits_for_the_person(lab: Lab, tmp_path: Path, answer: str) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "by-hand.yaml").write_text(BY_HAND)
+    child = spawn(lab, *lab.fix_args("by-hand", "--kb", str(kb)))
+    child.expect_exact("Run these steps (local)? [y/N] ")
+    child.sendline("y")
+    child.expect_exact("[2/3] by hand: Create the file done.txt in the project folder.")
+    child.expect_exact("Done? Continue with the next step [y/N] ")
+    if answer == "y":
+        (lab.root / "done.txt").write_text("")
+    child.sendline(answer)
+    if answer == "y":
+        child.expect_exact("fixed: the verification passed")
+        assert finish(child) == 0
+        assert [e["argv"] for e in lab.journal()] == [
+            ["true"], ["test", "-f", "done.txt"], ["test", "-f", "done.txt"]]
+    else:
+        child.expect_exact("stopped at step 2, the change to make by hand. In effect: `true`. "
+                           "Not run: `test -f done.txt`.")
+        assert finish(child) == 1
+        assert [e["argv"] for e in lab.journal()] == [["true"]]
+
+
+def test_without_a_terminal_a_step_by_hand_stops_the_run(lab: Lab, tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "by-hand.yaml").write_text(BY_HAND)
+    done = lab.cli(*lab.fix_args("by-hand", "--kb", str(kb), "--yes", "--json"))
+    assert done.returncode == 1, done.stderr
+    assert ("stopped at step 2: it is a change to make by hand (Create the file done.txt in the "
+            "project folder.). In effect: `true`. Not run: `test -f done.txt`.") in done.stderr
+    assert [e["argv"] for e in lab.journal()] == [["true"]]
