@@ -234,3 +234,67 @@ def test_a_destructive_remedy_takes_a_backup_whose_restore_command_brings_the_ro
     done = project.run(shlex.split(restore[0]))
     assert done.code == 0, str(done)
     assert (project.checksums(), project.history()) == (rows, history)
+
+
+def test_a_field_added_without_its_migration_gets_one_made_and_applied(project: Project) -> None:
+    """A new field in models.py, `makemigrations` forgotten: the first query fails. No
+    migration file creates the column, so the facts choose making one."""
+    project.edit("kb/models.py", "    slug = ", "    summary = models.TextField(default='')\n    slug = ")
+    error = project.fails("dumpdata", "kb")
+    findings = project.diagnose(error)
+    assert (findings[0]["playbook"], findings[0]["entities"]) == (
+        "undefined-column", {"relation": "kb_article", "column": "summary"})
+    rows = project.checksums()
+
+    fixed = project.fix(error)
+
+    assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
+        0, "make-and-apply-migration", True), str(fixed)
+    assert "Ruled out: apply-pending-migrations: no migration file creates the column" in fixed.log
+    assert project.migration_files("kb")[-1] == "0003_article_summary.py"
+    assert project.applied("kb")[-1] == "0003_article_summary"
+    assert project.manage("dumpdata", "kb").code == 0
+    after = project.checksums(ignore={"kb_article": ("summary",)})
+    assert without(after, HISTORY) == without(rows, HISTORY)
+
+
+def test_a_table_dropped_by_hand_is_rebuilt_and_the_probe_proves_it(project: Project) -> None:
+    """`DROP TABLE kb_article` by hand (its rows are gone already): migrate thinks all is well,
+    so only the probe that found the table missing can prove the fix."""
+    project.sql("DROP TABLE kb_article")
+    error = project.fails("dumpdata", "kb")
+    findings = project.diagnose(error)
+    assert (findings[0]["playbook"], findings[0]["entities"]) == (
+        "undefined-table", {"relation": "kb_article"})
+    rows = project.checksums()
+
+    fixed = project.fix(error)
+
+    assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
+        0, "rerun-app-migrations", True), str(fixed)
+    assert "the probe that proved the problem no longer finds it" in fixed.log
+    assert project.sql("SELECT count(*) FROM kb_article") == [(0,)]
+    assert project.ok("migrate").endswith("No migrations to apply.\n")
+    after = project.checksums()
+    assert without(after, HISTORY, "kb_article") == without(rows, HISTORY)
+
+
+def test_a_column_added_by_hand_before_its_migration_is_faked(project: Project) -> None:
+    """kb.0002 not applied yet, but someone added `slug` by hand: its migration now fails with
+    DuplicateColumn; the schema already has its change, so recording it is safe."""
+    project.ok("migrate", "kb", "0001", "-v0")
+    project.sql("ALTER TABLE kb_article ADD COLUMN slug varchar(200) NOT NULL DEFAULT ''")
+    project.sql("CREATE INDEX kb_article_slug_aea76b41 ON kb_article (slug)")
+    project.sql("CREATE INDEX kb_article_slug_aea76b41_like ON kb_article (slug varchar_pattern_ops)")
+    error = project.fails("migrate")
+    findings = project.diagnose(error)
+    assert findings[0]["playbook"] == "duplicate-column", error
+    rows, history = project.checksums(), project.history()
+
+    fixed = project.fix(error)
+
+    assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
+        0, "fake-migration", True), str(fixed)
+    assert project.history() == [*history, ("kb", "0002_article_slug")]
+    assert project.ok("migrate").endswith("No migrations to apply.\n")
+    assert without(project.checksums(), HISTORY) == without(rows, HISTORY)

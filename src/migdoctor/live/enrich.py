@@ -75,7 +75,8 @@ def enrich_one(
     touched = history(changes, relation, column) if relation else []
     items = _related(facts, relation, column, entities)
     key = _chosen(finding.playbook.id, entities, facts, items, touched)
-    subject = Subject(relation, column, key, tuple(items), graph, here, dict(entities))
+    adders = tuple(c.node for c in touched if c.action in ("created", "renamed"))
+    subject = Subject(relation, column, key, tuple(items), graph, here, dict(entities), adders)
     filled = _fill(finding, subject, touched)
     verdicts = judge(finding.playbook, subject, facts, {**entities, **filled})
     completed = replace(finding, entities={**entities, **filled})

@@ -33,6 +33,7 @@ class Subject:
     graph: MigrationGraph
     here: str | None = None  # the target a fix would act on; None: every target alike
     entities: Mapping[str, str] = field(default_factory=dict)
+    adders: tuple[NodeKey, ...] = ()  # the migrations that create the table or column
 
     @property
     def what(self) -> str:
@@ -104,6 +105,9 @@ def _apply(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
     if ahead:
         return Verdict(option.id, False, option.risk, f"migrate would run {subject.name} and "
                        f"fail: its {subject.what} is already there in {_targets(ahead)}")
+    if _no_adder(subject, facts):
+        return Verdict(option.id, False, option.risk, f"no migration file creates the "
+                       f"{subject.what}: migrate has nothing to run")
     missing = subject.kinds("missing")
     if missing:
         return Verdict(option.id, False, option.risk, f"{subject.name}, which creates the "
@@ -122,6 +126,25 @@ def _apply(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
 def _elsewhere(subject: Subject, items: list[DriftItem]) -> bool:
     """The drift is in other databases only, not in the one the fix acts on."""
     return subject.here is not None and all(i.target != subject.here for i in items)
+
+
+def _no_adder(subject: Subject, facts: Facts) -> bool:
+    """A table or column no migration file creates, missing in the database: the models have
+    it and nobody ran `makemigrations`."""
+    snaps = [s for n, s in facts.snapshots.items() if subject.here in (None, n)]
+    return (subject.relation is not None and not subject.adders and bool(snaps)
+            and not any(_has(s, subject) for s in snaps))  # fmt: skip
+
+
+def _make(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    if _no_adder(subject, facts):
+        return Verdict(option.id, True, option.risk, f"no migration file creates the "
+                       f"{subject.what}, and the database lacks it", confirmed=True)
+    if subject.adders:
+        first = subject.adders[-1]
+        return Verdict(option.id, False, option.risk, f"{first[0]}.{first[1]} creates the "
+                       f"{subject.what} already")
+    return None
 
 
 def _in_container(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
@@ -236,7 +259,7 @@ DATABASE_RULES: Final[Mapping[str, Rule]] = {
     "reapply-in-order": _reapply,
     "apply-pending-migrations": _apply, "migrate-in-container": _in_container,
     "rerun-adding-migration": _rerun, "rerun-app-migrations": _rerun,
-    "squash-range": _squash,
+    "squash-range": _squash, "make-and-apply-migration": _make,
 }  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from migdoctor.wizard.prompt import Prompter
 from migdoctor.wizard.runners import Invocation, Runner
 
 Recheck = Callable[[Plan], tuple[Precondition, ...]]
+_MEASURED = frozenset({"true", "false"})  # a check's value when the database answered
 STATUSES = ("verified", "unverified", "failed", "refused", "cancelled", "interrupted", "dry-run")
 
 
@@ -89,7 +90,10 @@ def execute(plan: Plan, decision: Decision, session: Session, dry: bool = False)
         for number, step in enumerate(plan.steps, 1):
             _step(plan, step, number, decision, session, done)
         status, message = _verify(plan, session, done)
-        if status == "verified" and passed_before:
+        probed = _probe_verdict(plan, session) if status == "verified" else None
+        if probed:
+            status, message = "unverified", probed
+        elif status == "verified" and passed_before and probed is None:
             status, message = "unverified", (
                 "the steps ran, but the verification already passed before them, so it cannot "
                 "tell whether the problem is gone: run the command that failed again")
@@ -243,6 +247,22 @@ def _verify(plan: Plan, session: Session, done: _Progress) -> tuple[str, str]:
             return "unverified", (f"the steps ran, but the verification failed: `{step.line()}` "
                                   f"exited with {run.exit_code}")  # fmt: skip
     return "verified", "fixed: the verification passed"
+
+
+def _probe_verdict(plan: Plan, session: Session) -> str | None:
+    """The probe that proved the problem, measured again: None when there was none, "" when
+    it no longer finds the problem, else what it still finds. A plan's checks that held
+    before (the column missing, the migration unrecorded) prove the problem; the fix must
+    change at least one of them."""
+    proof = [c for c in plan.checks if c.kind == "check" and c.value == c.expect]
+    if not proof or session.recheck is None:
+        return None
+    now = {(c.subject, c.args): c.value for c in session.recheck(plan)}
+    if any(now.get((c.subject, c.args)) in _MEASURED - {c.expect} for c in proof):
+        session.out.write("[verify] the probe that proved the problem no longer finds it\n")
+        return ""
+    return ("the steps ran and their verification passed, but the probe that proved the "
+            "problem still finds it: " + "; ".join(c.text for c in proof))
 
 
 def _state(plan: Plan, done: _Progress, partial: bool = False) -> str:
