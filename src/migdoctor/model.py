@@ -40,6 +40,7 @@ class Step:
     args: tuple[str, ...]
     confirm: str = ""
     context: str = ""
+    database: str = ""  # psql: connect to this database instead of the project's (server-wide SQL)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def command(step: Step, entities: dict[str, str], where: Where = Where()) -> Com
         args.append(filled)
         missing |= gaps
     confirm, gaps = fill(step.confirm, entities)
-    local, compose = _forms(step.verb, tuple(args), where)
+    local, compose = _forms(step.verb, tuple(args), where, step.database)
     if step.context == "compose":
         local = ()  # this step only makes sense against the container's database
     elif step.context == "local":
@@ -65,7 +65,8 @@ def command(step: Step, entities: dict[str, str], where: Where = Where()) -> Com
     return Command(step.verb, local, compose, text, confirm, tuple(sorted(missing | gaps)), stdout)
 
 
-def _forms(verb: str, args: tuple[str, ...], w: Where) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _forms(verb: str, args: tuple[str, ...], w: Where,
+           database: str = "") -> tuple[tuple[str, ...], tuple[str, ...]]:  # fmt: skip
     exec_in = (*w.compose, "exec")
     if verb == "manage":
         local = (w.python, w.manage, *args)
@@ -74,6 +75,10 @@ def _forms(verb: str, args: tuple[str, ...], w: Where) -> tuple[tuple[str, ...],
         return (*w.compose, *args), (*w.compose, *args)
     # In the db container, the user and database are the ones its environment names; the SQL
     # travels as a positional argument, never inside the script.
+    if verb == "psql" and database:  # server-wide SQL (CREATE DATABASE) from another database
+        script = 'psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$2" -c "$1"'
+        return (("psql", "-d", database, "-c", *args),
+                (*exec_in, w.db_service, "sh", "-c", script, "psql", *args, database))
     if verb == "psql":
         script = 'psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "$1"'
         return ("psql", "-c", *args), (*exec_in, w.db_service, "sh", "-c", script, "psql", *args)

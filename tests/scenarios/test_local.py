@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.scenarios.lab import PYTHON, Project
+from tests.scenarios.lab import PYTHON, Project, drop_database
 
 pytestmark = pytest.mark.postgres
 
@@ -298,3 +298,21 @@ def test_a_column_added_by_hand_before_its_migration_is_faked(project: Project) 
     assert project.history() == [*history, ("kb", "0002_article_slug")]
     assert project.ok("migrate").endswith("No migrations to apply.\n")
     assert without(project.checksums(), HISTORY) == without(rows, HISTORY)
+
+
+def test_a_database_never_created_is_created_and_migrated(project: Project) -> None:
+    """A new machine: `.env` names a database nobody created yet on the server."""
+    fresh = f"{project.dbname}_new"
+    project.env["POSTGRES_DB"] = fresh
+    error = project.fails("migrate")
+    findings = project.diagnose(error)
+    assert (findings[0]["playbook"], findings[0]["entities"]["database"]) == ("db-missing", fresh)
+    try:
+        fixed = project.fix(error)
+
+        assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
+            0, "create-database", True), str(fixed)
+        assert fixed.commands[0] == ["psql", "-d", "postgres", "-c", f'CREATE DATABASE "{fresh}"']
+        assert project.ok("migrate").endswith("No migrations to apply.\n")
+    finally:
+        drop_database(fresh)

@@ -86,7 +86,7 @@ def _step(ctx: _Ctx, data: Any, path: KeyPath) -> Step:
     if len(verbs) != 1:
         raise ctx.fail(path, f"a step needs exactly one verb of {', '.join(VERBS)}")
     verb = verbs[0]
-    unknown = set(data) - {verb, "confirm", "context"}
+    unknown = set(data) - {verb, "confirm", "context", *(("database",) if verb == "psql" else ())}
     if unknown:
         raise ctx.fail((*path, sorted(unknown)[0]), "unknown key")
     raw = data[verb]
@@ -103,7 +103,8 @@ def _step(ctx: _Ctx, data: Any, path: KeyPath) -> Step:
     if context not in ("", "local", "compose"):
         raise ctx.fail((*path, "context"), "context is local or compose")
     del raw
-    return Step(verb, args, ctx.get(data, path, "confirm", str, ""), context)
+    database = ctx.get(data, path, "database", str, "")
+    return Step(verb, args, ctx.get(data, path, "confirm", str, ""), context, database)
 
 
 def _steps(ctx: _Ctx, data: Any, path: KeyPath, key: str) -> tuple[Step, ...]:

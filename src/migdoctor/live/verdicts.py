@@ -252,7 +252,21 @@ def same_migration(name: str | None, given: str) -> bool:
 
 
 Rule = Callable[[Subject, Facts, Option], "Verdict | None"]
-SERVICE_RULES: Final[Mapping[str, Rule]] = {"start-db-service": _start_db}
+def _create_db(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    missing = [n for n, f in facts.failures.items()
+               if f.label == "db-missing" and subject.here in (None, n)]  # fmt: skip
+    if missing:
+        return Verdict(option.id, True, option.risk, f"the server of {', '.join(missing)} "
+                       "answers and says the database does not exist", confirmed=True)
+    if subject.here in facts.snapshots:
+        return Verdict(option.id, False, option.risk, f"the {subject.here} database exists")
+    return None
+
+
+# Judged from what answers (the Compose services, the database servers), not from what a
+# database holds: they apply even when no database can be read.
+SERVICE_RULES: Final[Mapping[str, Rule]] = {"start-db-service": _start_db,
+                                            "create-database": _create_db}
 DATABASE_RULES: Final[Mapping[str, Rule]] = {
     "fake-migration": _fake, "fake-one-migration": _fake, "find-and-fake-migration": _fake,
     "fake-initial": _fake_initial, "record-dependency-as-applied": _record_dependency,
