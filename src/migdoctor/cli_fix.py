@@ -121,8 +121,8 @@ def run_fix(playbook: Playbook, request: FixRequest, known: dict[str, str],
     entities = {**judged.filled, **entities}  # what the user or the text said wins
     option = pick_option(playbook, request.option, entities, fallback_destructive, judged)
     entities = complete_entities(playbook, option, entities, facts, context, prompter)
-    _out(request).write("".join(line + "\n" for line in why(option, judged)))
-    return _plan_and_run(playbook, option, entities, facts, (context, reason), request, prompter)
+    return _plan_and_run(playbook, option, entities, facts, (context, reason), request, prompter,
+                         why(option, judged))  # fmt: skip
 
 
 def _out(request: FixRequest) -> Any:
@@ -131,8 +131,8 @@ def _out(request: FixRequest) -> Any:
 
 
 def _plan_and_run(playbook: Playbook, option: Option, entities: dict[str, str], facts: Facts,
-                  where: tuple[str, str], request: FixRequest,
-                  prompter: Prompter) -> int:  # fmt: skip
+                  where: tuple[str, str], request: FixRequest, prompter: Prompter,
+                  why: list[str]) -> int:  # fmt: skip
     from migdoctor.wizard import plan as planning
     from migdoctor.wizard import show
     from migdoctor.wizard.journal import state_dir
@@ -147,7 +147,7 @@ def _plan_and_run(playbook: Playbook, option: Option, entities: dict[str, str], 
     decision = decide(option.risk, option.dev_only, plan.production, flags)
     out = _out(request)
     others = [o.id for o in playbook.options if o.id != option.id]
-    out.write(show.plan_text(plan, playbook.title, others))
+    out.write(show.plan_text(plan, playbook.title, others, why))
     out.write(show.decision_text(decision, request.dry_run) + "\n")
     outcome = execute(plan, decision, _session(facts, request, prompter, out), request.dry_run)
     return _report(outcome, request, out)

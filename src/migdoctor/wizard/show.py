@@ -12,11 +12,13 @@ from migdoctor.wizard.policy import Decision
 from migdoctor.wizard.run import Outcome
 
 
-def plan_text(plan: Plan, title: str, others: Iterable[str] = ()) -> str:
+def plan_text(plan: Plan, title: str, others: Iterable[str] = (),
+              why: Iterable[str] = ()) -> str:  # fmt: skip
+    """The plan as shown before anything runs; `why`: what the facts say of the options."""
     option = plan.option
     dev = ", development only" if option.dev_only else ""
     lines = [f"Plan: {plan.playbook} / {option.id}: {option.title} [{option.risk}{dev}]",
-             f"Context: {plan.context} ({plan.context_reason})"]  # fmt: skip
+             *why, f"Context: {plan.context} ({plan.context_reason})"]  # fmt: skip
     if any(s.context == "compose" and s.runs for s in (*plan.steps, *plan.verify)):
         lines.append(
             "Compose: `exec` in the web service becomes `run --rm` when it is not "
