@@ -248,6 +248,44 @@ def test_single_quotes_and_comments_are_kept(project: Project) -> None:
     assert "('tickets',  '0007_ticket_priority'),  # from main" in after
 
 
+def test_several_names_in_a_latin_1_file_with_crlf_are_rewritten_byte_for_byte(
+    project: Project,
+) -> None:
+    add_field(project, PRIORITY)
+    project.ok("migrate", "-v0")
+    add_field(project, DUE)
+    add_due_index(project)
+    both = (
+        "# -*- coding: latin-1 -*-\r\n"
+        "from django.db import migrations\r\n"
+        "\r\n"
+        "\r\n"
+        "class Migration(migrations.Migration):\r\n"
+        "    # après les deux migrations de l'échéance\r\n"
+        "    dependencies = [\r\n"
+        "        ('kb', '0002_article_slug'),\r\n"
+        "        (\"tickets\", u\"0007_ticket_due\"), ('tickets', '0008_ticket_due_index'),\r\n"
+        "    ]\r\n"
+        "    operations = []\r\n"
+    )
+    project.path("kb/migrations/0003_after_due.py").write_bytes(both.encode("latin-1"))
+
+    done = rebase(project)
+
+    assert done.returncode == 0, done.stderr
+    assert (
+        "rewrite src/kb/migrations/0003_after_due.py:9 dependencies: tickets.0007_ticket_due -> "
+        "tickets.0008_ticket_due\n"
+        "rewrite src/kb/migrations/0003_after_due.py:9 dependencies: "
+        "tickets.0008_ticket_due_index -> tickets.0009_ticket_due_index\n"
+    ) in done.stdout
+    expected = both.replace("'0008_ticket_due_index'", "'0009_ticket_due_index'").replace(
+        'u"0007_ticket_due"', 'u"0008_ticket_due"')  # fmt: skip
+    assert project.path("kb/migrations/0003_after_due.py").read_bytes() == expected.encode(
+        "latin-1")  # fmt: skip
+    assert "Applying kb.0003_after_due... OK" in project.ok("migrate")
+
+
 COMPUTED = """from django.db import migrations
 
 AFTER = ("tickets", "0007_ticket_due")

@@ -53,10 +53,11 @@ def renamed(history: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def test_an_applied_migration_is_renamed_in_files_and_database(project: Project) -> None:
     dependent = project.path(DEPENDENT).read_bytes()
     rows, history = project.checksums(ignore=RENAMED_ROW), project.history()
-    project.run([PYTHON, "-c", "import py_compile, sys; py_compile.compile(sys.argv[1])",
-                 str(project.path(OLD_FILE))])  # fmt: skip
-    stale = list(project.path("tickets/migrations/__pycache__").glob(f"{OLD}.*.pyc"))
-    assert stale
+    compiled = [project.path(OLD_FILE), project.path(DEPENDENT)]  # renamed, rewritten
+    project.run([PYTHON, "-c", "import py_compile, sys; [py_compile.compile(p) for p in "
+                 "sys.argv[1:]]", *map(str, compiled)])  # fmt: skip
+    stale = sorted(p for c in compiled for p in c.parent.glob(f"__pycache__/{c.stem}.*.pyc"))
+    assert len(stale) == 2
 
     code, report = rename_json(project, "tickets", OLD, NEW)
 
@@ -173,6 +174,22 @@ BROKEN = f"""from django.db import migrations
 class Migration(migrations.Migration):
     dependencies = [("tickets", "{OLD}")
 """
+COMPUTED = f"""from django.db import migrations
+
+AFTER = ("tickets", "{OLD}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("kb", "0002_article_slug"), AFTER]
+    operations = []
+"""
+SPLIT_NAME = """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("tickets", "0006_queue_ticket_" "queue_and_more")]
+    operations = []
+"""
 
 
 @pytest.mark.parametrize(("rel", "text", "old", "message"), [
@@ -181,7 +198,14 @@ class Migration(migrations.Migration):
     ("kb/migrations/0003_broken.py", BROKEN, OLD,
      "src/kb/migrations/0003_broken.py names 0006_queue_ticket_queue_and_more and cannot be "
      "read: does not parse"),
-], ids=["replaced by a squash", "a file naming it does not parse"])  # fmt: skip
+    ("kb/migrations/0003_computed.py", COMPUTED, OLD,
+     "src/kb/migrations/0003_computed.py:7: dependencies is computed in code (AFTER): which "
+     "migration it names cannot be known; nothing was changed"),
+    ("kb/migrations/0003_split.py", SPLIT_NAME, OLD,
+     f"src/kb/migrations/0003_split.py:5: the name '{OLD}' in dependencies is not written as "
+     "a plain string; nothing was changed"),
+], ids=["replaced by a squash", "a file naming it does not parse",
+        "a dependency computed in code", "a name split in two strings"])  # fmt: skip
 def test_a_rename_that_cannot_be_complete_is_refused(project: Project, rel: str, text: str,
                                                      old: str, message: str) -> None:  # fmt: skip
     project.write(rel, text)

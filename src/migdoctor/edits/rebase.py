@@ -21,11 +21,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from migdoctor.edits.file_writes import ChangedSinceRead, FileChange, WriteError, apply_changes
 from migdoctor.edits.rebase_choice import choose
-from migdoctor.edits.rebase_files import FileChange, apply_changes
 from migdoctor.edits.rebase_graph import Line, refuse, straight_line, two_branches
-from migdoctor.edits.rebase_rewrite import KeyToken, key_tokens, replace_names
 from migdoctor.edits.rebase_targets import PROBE_TIMEOUT, Reading, read_databases
+from migdoctor.edits.references import (
+    EntryError,
+    MigrationSource,
+    Reference,
+    SourceError,
+    read_migration,
+    rewritten,
+)
+from migdoctor.errors import MigdoctorError
 from migdoctor.probes import NodeKey
 from migdoctor.probes.drift import ProjectMigrations, graph_for, load_project
 from migdoctor.probes.migration_graph import build_graph, cycles, leaf_nodes
@@ -113,7 +121,7 @@ def rebase_branch(
     changes, retargets = _plan_files(migs.files, moves, project.root)
     _check_retargeted(retargets, moves)
     if not dry_run:
-        apply_changes(changes)
+        _write(changes, project.root)
     renames = tuple(Rename(m.key, moves.renames[m.key], Path(m.path), _new_path(m, moves))
                     for m in line.chain)  # fmt: skip
     return Rebase(project.root, app_label, (branches[0].name, branches[1].name),
@@ -179,25 +187,52 @@ def _check_result(migs: ProjectMigrations, moves: Moves, app: str) -> None:
 
 def _plan_files(files: Iterable[MigrationFile], moves: Moves,
                 root: Path) -> tuple[list[FileChange], list[Retarget]]:  # fmt: skip
-    """The new text of every file that names a moved migration (or is one)."""
+    """The new text of every file that names a moved migration (or is one). Every file is
+    read, so that an entry computed in code anywhere is refused."""
     changes: list[FileChange] = []
     retargets: list[Retarget] = []
     for migration in sorted(files, key=lambda m: m.path):
-        shown = _shown(Path(migration.path), root)
-        source = Path(migration.path).read_bytes()
-        edits = _edits(migration.key, key_tokens(source, shown), moves)
+        path = Path(migration.path)
+        shown = _shown(path, root)
+        source = _read(path, shown)
+        edits = _edits(migration.key, source, moves)
         new_path = _new_path(migration, moves)
-        if edits or new_path != Path(migration.path):
-            text = replace_names(source, [(token, new[1]) for token, new in edits], shown)
-            changes.append(FileChange(Path(migration.path), new_path, text))
-        retargets += [Retarget(new_path, t.line, t.attribute, t.key, new) for t, new in edits]
+        if edits or new_path != path:
+            try:
+                data = rewritten(source, {r: new[1] for r, new in edits.items()})
+            except EntryError as exc:
+                raise refuse(f"{exc.located(shown)}; nothing was changed", exc.hint) from None
+            changes.append(FileChange(path, new_path, source.raw, data))
+        retargets += [Retarget(new_path, r.line, r.attribute, r.key, new)
+                      for r, new in edits.items()]  # fmt: skip
     return changes, retargets
 
 
-def _edits(owner: NodeKey, tokens: list[KeyToken],
-           moves: Moves) -> list[tuple[KeyToken, NodeKey]]:  # fmt: skip
-    found = [(t, moves.reference(owner, t.attribute, t.key)) for t in tokens]
-    return [(token, new) for token, new in found if new != token.key]
+def _read(path: Path, shown: str) -> MigrationSource:
+    try:
+        return read_migration(path)
+    except SourceError as exc:
+        raise refuse(f"{shown} cannot be read ({exc}): nothing was changed") from None
+    except EntryError as exc:
+        raise refuse(f"{exc.located(shown)}; nothing was changed", exc.hint) from None
+
+
+def _edits(owner: NodeKey, source: MigrationSource, moves: Moves) -> dict[Reference, NodeKey]:
+    """The references of `owner`'s file that change, each with the migration it then names."""
+    found = {r: moves.reference(owner, r.attribute, r.key) for r in source.references}
+    return {reference: new for reference, new in found.items() if new != reference.key}
+
+
+def _write(changes: Sequence[FileChange], root: Path) -> None:
+    try:
+        apply_changes(changes)
+    except ChangedSinceRead as exc:
+        raise refuse(f"{_shown(exc.path, root)} {exc.what} while the rebase was planned: "
+                     "nothing was changed", "run it again") from None  # fmt: skip
+    except WriteError as exc:
+        done = ", ".join(_shown(p, root) for p in exc.replaced) or "nothing"
+        raise MigdoctorError(f"writing the rebase stopped: {exc}",
+                             f"already written: {done}", exit_code=1) from None  # fmt: skip
 
 
 def _check_retargeted(retargets: Sequence[Retarget], moves: Moves) -> None:

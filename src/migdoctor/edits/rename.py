@@ -12,7 +12,6 @@ the files, then renames the rows. A refusal raises `MigdoctorError` before anyth
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from migdoctor.edits.file_writes import (
+    ChangedSinceRead,
+    FileChange,
+    WriteError,
+    apply_changes,
+    stale_bytecode,
+)
 from migdoctor.edits.history import (
     WOULD_RENAME,
     DatabaseResult,
@@ -28,15 +34,15 @@ from migdoctor.edits.history import (
     rename_row,
     unreachable,
 )
-from migdoctor.edits.rename_report import Edit, RenameReport
-from migdoctor.edits.sources import (
-    Source,
+from migdoctor.edits.references import (
+    EntryError,
+    MigrationSource,
     SourceError,
-    read_source,
+    mentions,
+    migration_source,
     rewritten,
-    scan,
-    write_replacing,
 )
+from migdoctor.edits.rename_report import Edit, RenameReport
 from migdoctor.errors import MigdoctorError
 from migdoctor.probes.drift import ProjectMigrations, graph_for, load_project
 from migdoctor.probes.migration_files import migration_paths
@@ -48,21 +54,16 @@ _MODULE_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
-class _FileChange:
-    """One file's planned rewrite: the source it was planned from and the new bytes."""
-
-    source: Source
-    data: bytes
-    edits: tuple[Edit, ...]
-
-
-@dataclass(frozen=True)
 class _Plan:
+    """Every file change (the renamed file's included), the references it rewrites, and the
+    compiled files it makes stale."""
+
     project: Project
     rename: Rename
     old_path: Path
     new_path: Path
-    changes: tuple[_FileChange, ...]
+    changes: tuple[FileChange, ...]
+    edits: tuple[Edit, ...]
     stale: tuple[Path, ...]
     notes: tuple[str, ...]
 
@@ -107,10 +108,10 @@ def _plan(project: Project, app_label: str, old: str, new: str) -> _Plan:
     check_new_name(app_label, old, new, paths[old].parent)
     _refuse_replaced(migrations, (app_label, old))
     rename = Rename(app_label, old, new)
-    changes, notes = _rewrites(project, rename)
-    stale = tuple(sorted(paths[old].parent.glob(f"__pycache__/{old}.*.pyc")))
-    return _Plan(project, rename, paths[old], paths[old].with_name(f"{new}.py"), changes, stale,
-                 notes)  # fmt: skip
+    old_path, new_path = paths[old], paths[old].with_name(f"{new}.py")
+    changes, edits, notes = _rewrites(project, rename, old_path, new_path)
+    return _Plan(project, rename, old_path, new_path, changes, edits,
+                 tuple(stale_bytecode(changes)), notes)  # fmt: skip
 
 
 def resolve_name(app_label: str, given: str, names: Sequence[str]) -> str:
@@ -154,34 +155,49 @@ def _refuse_replaced(migrations: ProjectMigrations, key: tuple[str, str]) -> Non
             )
 
 
-def _rewrites(project: Project, rename: Rename) -> tuple[tuple[_FileChange, ...], tuple[str, ...]]:
-    """Every migration file of the project that names the migration, rewritten in memory.
+def _rewrites(project: Project, rename: Rename, old_path: Path, new_path: Path,
+              ) -> tuple[tuple[FileChange, ...], tuple[Edit, ...], tuple[str, ...]]:  # fmt: skip
+    """Every migration file of the project that names the migration, rewritten in memory, and
+    the migration's own file moved to `new_path`.
 
-    A file is parsed only when its bytes hold the name; one that holds it and does not parse
-    stops the rename, since its references could not be rewritten."""
-    changes, notes = [], []
-    needle = rename.old.encode()
+    Every file is read: one that cannot be, or whose lists are computed in code, stops the
+    rename, since whether it names the migration could not be known."""
+    changes, edits, notes = [], [], []
+    key = (rename.app, rename.old)
     for directory in project.migrations_dirs:
-        for _, path in migration_paths(directory):
+        for _, name in migration_paths(directory):
+            path = Path(name)
+            shown = _shown(project, path)
+            source = _read(path, shown, rename.old)
+            references = {r: rename.new for r in source.references if r.key == key}
             try:
-                if needle not in Path(path).read_bytes():
-                    continue
-                source = read_source(Path(path))
-                found = scan(source, (rename.app, rename.old))
-            except (OSError, SourceError) as exc:
-                raise MigdoctorError(
-                    f"{_shown(project, Path(path))} names {rename.old} and cannot be read: {exc}",
-                    "fix that file first; nothing was changed",
-                ) from None
-            notes += [f"{_shown(project, source.path)}:{line} also says {rename.old!r}, not as a "
-                      f"reference to {rename.app}.{rename.old}: left as is"
-                      for line in found.other_lines]  # fmt: skip
-            if found.references:
-                text = rewritten(source, found.references, rename.old, rename.new)
-                edits = tuple(Edit(_shown(project, source.path), r.line, r.attribute)
-                              for r in found.references)  # fmt: skip
-                changes.append(_FileChange(source, source.encode(text), edits))
-    return tuple(changes), tuple(notes)
+                data = rewritten(source, references)
+            except EntryError as exc:
+                raise MigdoctorError(f"{exc.located(shown)}; nothing was changed",
+                                     exc.hint) from None  # fmt: skip
+            notes += [f"{shown}:{line} also says {rename.old!r}, not as a reference to "
+                      f"{rename.app}.{rename.old}: left as is"
+                      for line in mentions(source, rename.old)]  # fmt: skip
+            edits += [Edit(shown, r.line, r.attribute) for r in references]
+            moved = new_path if path == old_path else path
+            if references or moved != path:
+                changes.append(FileChange(path, moved, source.raw, data))
+    return tuple(changes), tuple(edits), tuple(notes)
+
+
+def _read(path: Path, shown: str, old: str) -> MigrationSource:
+    hint = "fix that file first; nothing was changed"
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise MigdoctorError(f"{shown} cannot be read: {exc.strerror or exc}", hint) from None
+    try:
+        return migration_source(path, raw)
+    except SourceError as exc:
+        subject = f"{shown} names {old} and" if old.encode() in raw else shown
+        raise MigdoctorError(f"{subject} cannot be read: {exc}", hint) from None
+    except EntryError as exc:
+        raise MigdoctorError(f"{exc.located(shown)}; nothing was changed", exc.hint) from None
 
 
 def _shown(project: Project, path: Path) -> str:
@@ -193,40 +209,20 @@ def _shown(project: Project, path: Path) -> str:
 
 
 def _write_files(plan: _Plan) -> list[Path]:
-    """Each rewritten file swapped in, then the file renamed, then stale bytecode removed (the
-    bytecode files removed are returned). Every file is checked unchanged since the plan
-    before the first write."""
-    for change in plan.changes:
-        if _read_bytes(change.source.path) != change.source.raw:
-            raise MigdoctorError(f"{change.source.path} changed while the rename was planned",
-                                 "run the rename again; nothing was changed")  # fmt: skip
-    if plan.new_path.exists():
-        raise MigdoctorError(f"{plan.new_path} appeared while the rename was planned",
-                             "nothing was changed")  # fmt: skip
-    written: list[str] = []
+    """The files rewritten and the migration's renamed, all at once (see `apply_changes`);
+    the compiled files removed."""
     try:
-        for change in plan.changes:
-            write_replacing(change.source.path, change.data)
-            written.append(str(change.source.path))
-        os.rename(plan.old_path, plan.new_path)
-    except OSError as exc:
-        done = ", ".join(written) or "nothing"
+        return apply_changes(plan.changes)
+    except ChangedSinceRead as exc:
+        hint = "run the rename again; nothing was changed" if exc.what == "changed" else (
+            "nothing was changed")  # fmt: skip
+        raise MigdoctorError(f"{exc.path} {exc.what} while the rename was planned",
+                             hint) from None  # fmt: skip
+    except WriteError as exc:
+        done = ", ".join(str(p) for p in exc.replaced) or "nothing"
         raise MigdoctorError(f"writing the rename stopped: {exc}",
                              f"already rewritten: {done}; the databases were not changed",
                              exit_code=1) from None  # fmt: skip
-    removed = []
-    for stale in plan.stale:
-        with contextlib.suppress(OSError):  # Python ignores it anyway: it has no source file
-            stale.unlink()
-            removed.append(stale)
-    return removed
-
-
-def _read_bytes(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 # ----------------------------------------------------------------------------- the databases
@@ -259,7 +255,7 @@ def _report(plan: _Plan, results: Sequence[DatabaseResult], notes: Sequence[str]
         app_label=plan.rename.app, old=plan.rename.old, new=plan.rename.new,
         old_path=_shown(plan.project, plan.old_path),
         new_path=_shown(plan.project, plan.new_path),
-        edits=tuple(e for c in plan.changes for e in c.edits),
+        edits=plan.edits,
         removed=tuple(_shown(plan.project, p) for p in removed),
         databases=tuple(results), notes=(*plan.notes, *notes), dry_run=dry_run,
         manual_sql=plan.rename.manual_sql(),
