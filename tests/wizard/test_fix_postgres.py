@@ -45,12 +45,47 @@ def test_fake_a_migration_whose_effect_is_present(lab: Lab) -> None:
     assert [e["exit_code"] for e in lab.journal()] == [0] * 6
 
 
-def test_without_the_fake_the_migration_really_fails(lab: Lab) -> None:
-    """The same history without --fake: `migrate` runs the SQL and fails, the run stops."""
+PLAIN_MIGRATE = """\
+id: plain-migrate
+kind: howto
+title: Migrate
+summary: Show the history, then migrate.
+cause: Unapplied migrations.
+options:
+  - id: migrate
+    title: Migrate
+    risk: safe
+    steps:
+      - manage: [showmigrations]
+      - manage: [migrate]
+    verify:
+      - manage: [migrate, --check]
+"""
+
+
+def test_an_option_the_facts_rule_out_is_refused_before_anything_runs(lab: Lab) -> None:
+    """kb.0002's column is there but its row is gone: `migrate` would run its SQL and fail."""
     lab.rows("DELETE FROM django_migrations WHERE app = 'kb' AND name = '0002_article_slug'")
     proc = lab.cli(*lab.fix_args("undefined-column", "--option", "apply-pending-migrations",
                                  "--set", "column=slug", "--set", "relation=kb_article",
                                  "--yes", "--json"))  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (1, ""), explain(proc)
+    assert ("option apply-pending-migrations does not fit here: migrate would run "
+            "kb.0002_article_slug and fail: its column kb_article.slug is already there in "
+            "local") in proc.stderr
+    assert "options that fit: fake-migration" in proc.stderr
+    assert lab.journal() == []
+
+
+def test_a_step_that_fails_stops_the_run_and_says_what_is_in_effect(lab: Lab,
+                                                                   tmp_path: Path) -> None:  # fmt: skip
+    """The same history through a playbook without verdicts: `migrate` runs the SQL and fails,
+    the run stops."""
+    lab.rows("DELETE FROM django_migrations WHERE app = 'kb' AND name = '0002_article_slug'")
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "plain-migrate.yaml").write_text(PLAIN_MIGRATE)
+    proc = lab.cli(*lab.fix_args("plain-migrate", "--kb", str(kb), "--yes", "--json"))
     assert proc.returncode == 1, explain(proc)
     result = json.loads(proc.stdout)
     assert [s["exit_code"] for s in result["steps"]] == [0, 1]
