@@ -142,7 +142,8 @@ def test_migrate_run_locally_against_host_db_runs_inside_compose(stack: Stack) -
     assert up == ["docker", "compose", "up", "-d", "db"]
     assert wait[:5] == ["docker", "compose", "exec", "db", "sh"], "waits for PostgreSQL"
     assert rest == [[*WEB, "python", "src/manage.py", "migrate"],
-                    [*WEB, "python", "src/manage.py", "showmigrations"]]  # fmt: skip
+                    [*WEB, "python", "src/manage.py", "showmigrations"],
+                    [*WEB, "python", "src/manage.py", "migrate", "--check"]]  # fmt: skip
     assert stack.manage("migrate").output.endswith("No migrations to apply.\n")
     assert project.history() == [*history, ("kb", "0002_article_slug")]
     after = project.checksums(ignore={"kb_article": ("slug",)})
@@ -242,3 +243,31 @@ def test_local_context_still_migrates_the_container_that_lacks_the_migration(
         after = project.checksums(ignore={"kb_article": ("slug",)})
         assert without(after, HISTORY) == without(rows, HISTORY)
         assert local.checksums() == local_rows, "the local database is not touched"
+
+
+def test_a_stopped_web_service_is_started_and_the_migration_run_in_it(stack: Stack) -> None:
+    """`docker compose exec web ...` after the web container stopped: Compose says it is not
+    running. The facts (web down) choose starting it."""
+    project = stack.project
+    assert stack.manage("migrate", "kb", "0001", "-v0").code == 0
+    rows, history = project.checksums(), project.history()
+    stack.check("stop", "--timeout", "1", "web")
+    error = stack.manage("migrate")
+    assert error.code != 0 and "is not running" in error.output, str(error)
+    findings = project.diagnose(error.output)
+    assert (findings[0]["playbook"], findings[0]["entities"].get("service")) == (
+        "compose-service-not-running", "web"), error.output
+
+    fixed = project.fix(error.output, context="compose")
+
+    assert (fixed.code, fixed.outcome["option"], fixed.outcome["verified"]) == (
+        0, "start-service", True), str(fixed)
+    assert "Facts: start-service fits: the web service is not running" in fixed.log
+    up, wait, *rest = ran(fixed)
+    assert up == ["docker", "compose", "up", "-d", "web"]
+    assert wait[:5] == ["docker", "compose", "exec", "db", "sh"], "waits for PostgreSQL"
+    assert rest == [["docker", "compose", "ps"], [*WEB, "python", "src/manage.py", "migrate"],
+                    [*WEB, "python", "src/manage.py", "migrate", "--check"]]  # fmt: skip
+    assert project.history() == [*history, ("kb", "0002_article_slug")]
+    after = project.checksums(ignore={"kb_article": ("slug",)})
+    assert without(after, HISTORY) == without(rows, HISTORY)

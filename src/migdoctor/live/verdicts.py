@@ -208,14 +208,20 @@ def _has(snap: DatabaseSnapshot, subject: Subject) -> bool:
     return snap.has_table(subject.relation)
 
 
-def _start_db(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
-    if facts.running is None:
-        return None
-    db = facts.db_service
-    if db in facts.running:
-        return Verdict(option.id, False, option.risk, f"the {db} service is running already")
-    return Verdict(option.id, True, option.risk, f"the {db} service is not running",
-                   confirmed=True)  # fmt: skip
+def _start(service_of: Callable[[Subject, Facts], str | None]) -> Rule:
+    """Starting a service fits when it is not running, and is pointless when it is."""
+
+    def rule(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+        service = service_of(subject, facts)
+        if facts.running is None or not service:
+            return None
+        if service in facts.running:
+            return Verdict(option.id, False, option.risk, f"the {service} service is running "
+                           "already")  # fmt: skip
+        return Verdict(option.id, True, option.risk, f"the {service} service is not running",
+                       confirmed=True)  # fmt: skip
+
+    return rule
 
 
 def _squash(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
@@ -265,8 +271,11 @@ def _create_db(subject: Subject, facts: Facts, option: Option) -> Verdict | None
 
 # Judged from what answers (the Compose services, the database servers), not from what a
 # database holds: they apply even when no database can be read.
-SERVICE_RULES: Final[Mapping[str, Rule]] = {"start-db-service": _start_db,
-                                            "create-database": _create_db}
+SERVICE_RULES: Final[Mapping[str, Rule]] = {
+    "start-db-service": _start(lambda subject, facts: facts.db_service),
+    "start-service": _start(lambda subject, facts: subject.entities.get("service")),
+    "create-database": _create_db,
+}
 DATABASE_RULES: Final[Mapping[str, Rule]] = {
     "fake-migration": _fake, "fake-one-migration": _fake, "find-and-fake-migration": _fake,
     "fake-initial": _fake_initial, "record-dependency-as-applied": _record_dependency,
