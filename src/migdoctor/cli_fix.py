@@ -105,7 +105,13 @@ def fix_findings(findings: list[Finding], request: FixRequest) -> int:
 def run_fix(playbook: Playbook, request: FixRequest, known: dict[str, str],
             fallback_destructive: bool = True) -> int:  # fmt: skip
     """The whole flow; returns the exit code."""
-    from migdoctor.wizard.choose import complete_entities, parse_sets, pick_option, why
+    from migdoctor.wizard.choose import (
+        complete_entities,
+        parse_sets,
+        pick_option,
+        refuse_ruled_out,
+        why,
+    )
     from migdoctor.wizard.facts import gather
     from migdoctor.wizard.judge import judge_options
     from migdoctor.wizard.plan import choose_context
@@ -120,7 +126,13 @@ def run_fix(playbook: Playbook, request: FixRequest, known: dict[str, str],
                            request.compose_files)  # fmt: skip
     entities = {**judged.filled, **entities}  # what the user or the text said wins
     option = pick_option(playbook, request.option, entities, fallback_destructive, judged)
-    entities = complete_entities(playbook, option, entities, facts, context, prompter)
+    completed = complete_entities(playbook, option, entities, facts, context, prompter)
+    if request.option is not None:
+        if completed.keys() - entities.keys():  # values asked for: judge with them too
+            judged = judge_options(playbook, completed, facts, context, request.environ,
+                                   request.compose_files)  # fmt: skip
+        refuse_ruled_out(option, judged)
+    entities = completed
     return _plan_and_run(playbook, option, entities, facts, (context, reason), request, prompter,
                          why(option, judged))  # fmt: skip
 

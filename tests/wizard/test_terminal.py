@@ -60,6 +60,7 @@ def test_no_at_the_plan_changes_nothing(lab: Lab) -> None:
 
 
 def test_a_value_the_option_needs_is_asked_and_checked(lab: Lab) -> None:
+    lab.rows("DELETE FROM django_migrations WHERE app = 'kb' AND name = '0002_article_slug'")
     child = spawn(lab, *lab.fix_args("fake-migration", "--option", "fake-one-migration",
                                       "--set", "app_label=kb"))
     child.expect_exact("Which migration (e.g. 0018)? ")
@@ -135,6 +136,7 @@ def test_ctrl_c_during_a_step_stops_cleanly_and_says_what_ran(lab: Lab, tmp_path
 
 
 def test_ctrl_c_at_a_question_runs_nothing(lab: Lab) -> None:
+    lab.rows("DELETE FROM django_migrations WHERE app = 'kb' AND name = '0002_article_slug'")
     child = spawn(lab, *lab.fix_args("fake-migration", "--option", "fake-initial"))
     child.expect_exact("Run these steps (local)? [y/N] ")
     child.sendintr()

@@ -71,6 +71,8 @@ def _targets(items: list[DriftItem]) -> str:
 
 
 def _fake(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    if subject.key is None and subject.relation is None:
+        return None  # nothing named: nothing to judge
     found = subject.kinds("fake-candidate")
     if found:
         return Verdict(option.id, True, "safe", f"every change of {subject.name} is already in "

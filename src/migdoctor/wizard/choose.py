@@ -43,12 +43,6 @@ def pick_option(playbook: Playbook, given: str | None, entities: dict[str, str],
         if found is None:
             ids = ", ".join(o.id for o in playbook.options)
             raise MigdoctorError(f"no option {given!r} in {playbook.id}", f"its options: {ids}")
-        verdict = judged.of(given)
-        if verdict is not None and not verdict.available:
-            fits = [v.option for v in judged.verdicts if v.available]
-            raise MigdoctorError(f"option {given} does not fit here: {verdict.reason}",
-                                 f"options that fit: {', '.join(fits) or 'none'}; "
-                                 "nothing was run", exit_code=1)  # fmt: skip
         return found
     by_id = {o.id: o for o in playbook.options}
     order = ([by_id[v.option] for v in judged.verdicts if v.available] if judged.verdicts
@@ -61,6 +55,16 @@ def pick_option(playbook: Playbook, given: str | None, entities: dict[str, str],
                              + (f" ({ruled_out})" if ruled_out else ""),
                              f"choose one with: migdoctor fix {playbook.id} --option ID")
     return options[0]
+
+
+def refuse_ruled_out(option: Option, judged: Judgement) -> None:
+    """An option named with --option that the facts rule out is not run."""
+    verdict = judged.of(option.id)
+    if verdict is not None and not verdict.available:
+        fits = [v.option for v in judged.verdicts if v.available]
+        raise MigdoctorError(f"option {option.id} does not fit here: {verdict.reason}",
+                             f"options that fit: {', '.join(fits) or 'none'}; nothing was run",
+                             exit_code=1)  # fmt: skip
 
 
 def why(option: Option, judged: Judgement) -> list[str]:
