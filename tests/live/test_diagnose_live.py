@@ -98,7 +98,8 @@ def test_a_dropped_column_is_confirmed_missing_and_faking_is_refused(
     assert options(finding) == [
         ("rerun-adding-migration", True, "caution"), ("reset-app-migrations", True, "destructive"),
         ("fresh-database", True, "destructive"), ("apply-pending-migrations", False, "safe"),
-        ("migrate-in-container", False, "safe"), ("fake-migration", False, "caution"),
+        ("make-and-apply-migration", False, "safe"), ("migrate-in-container", False, "safe"),
+        ("fake-migration", False, "caution"),
     ]
     reasons = {o["id"]: o["reason"] for o in finding["live"]["options"]}
     assert reasons["fake-migration"] == ("the column tickets_ticket.status is missing in local: "
