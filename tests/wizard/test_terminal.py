@@ -196,5 +196,5 @@ def test_without_a_terminal_a_step_by_hand_stops_the_run(lab: Lab, tmp_path: Pat
     done = lab.cli(*lab.fix_args("by-hand", "--kb", str(kb), "--yes", "--json"))
     assert done.returncode == 1, done.stderr
     assert ("stopped at step 2: it is a change to make by hand (Create the file done.txt in the "
-            "project folder.). In effect: `true`. Not run: `test -f done.txt`.") in done.stderr
+            "project folder). In effect: `true`. Not run: `test -f done.txt`.") in done.stderr
     assert [e["argv"] for e in lab.journal()] == [["true"]]

@@ -184,9 +184,10 @@ def _by_hand(plan: Plan, step: PlannedStep, number: int, session: Session,
             return
         raise _Stop("cancelled", f"stopped at step {number}, the change to make by hand. "
                     + _state(plan, done))  # fmt: skip
+    change = step.text.rstrip(".")
     raise _Stop("refused", f"stopped at step {number}: it is a change to make by hand "
-                f"({step.text}). " + _state(plan, done) + " Make the change, then run the "
-                "steps not run, or run this fix again at a terminal")  # fmt: skip
+                f"({change}). " + _state(plan, done) + " Make the change, then run the steps "
+                "not run, or run this fix again at a terminal")  # fmt: skip
 
 
 def _run(plan: Plan, step: PlannedStep, session: Session, done: _Progress, dry: bool = False,
