@@ -35,8 +35,8 @@ from migdoctor.probes.compose_service import (
     parse_service,
 )
 from migdoctor.probes.envfile import read_env_file
+from migdoctor.probes.names import COMPOSE_FILE_NAMES
 
-COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_FILE_NAMES = (  # Compose v2's order: the first one present is read
     "compose.override.yml", "compose.override.yaml",
     "docker-compose.override.yml", "docker-compose.override.yaml",

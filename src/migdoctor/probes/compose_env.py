@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 from migdoctor.probes import ProbeFinding
 from migdoctor.probes.envfile import read_env_file
+from migdoctor.probes.names import EXAMPLE_ENV_FILES
 
 if TYPE_CHECKING:
     from migdoctor.probes.compose_service import ServiceConfig
 
 SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
-EXAMPLE_ENV_FILES = (".env.example", ".env.sample", ".env.template", "env.example")
 _URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]+(?=@)")
 _DIGEST_KEY = os.urandom(32)  # per process: a digest says nothing outside this run
 

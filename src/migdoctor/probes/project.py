@@ -19,10 +19,9 @@ from typing import Final
 from migdoctor.errors import MigdoctorError
 from migdoctor.probes import ProbeFinding
 from migdoctor.probes.migration_files import MigrationsDir, discover
+from migdoctor.probes.names import COMPOSE_FILE_NAMES, EXAMPLE_ENV_FILES
 
 MANAGE_CANDIDATES: Final = ("src/manage.py", "manage.py")
-COMPOSE_NAMES: Final = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
-ENV_TEMPLATES: Final = (".env.example", ".env.sample", ".env.template", ".env.dist")
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def discover_project(
         root=root,
         manage_py=manage_py,
         migrations_dirs=tuple(discover(source)),
-        compose_files=tuple(root / n for n in COMPOSE_NAMES if (root / n).is_file()),
+        compose_files=tuple(root / n for n in COMPOSE_FILE_NAMES if (root / n).is_file()),
         env_files=env_files,
         findings=env_findings(root, env_files),
     )
@@ -89,7 +88,7 @@ def given_root(path: Path) -> Path:
 
 
 def is_root(folder: Path) -> bool:
-    markers = (*MANAGE_CANDIDATES, *COMPOSE_NAMES)
+    markers = (*MANAGE_CANDIDATES, *COMPOSE_FILE_NAMES)
     return any((folder / marker).is_file() for marker in markers)
 
 
@@ -108,10 +107,10 @@ def find_root(start: Path) -> Path:
 
 def _outer_root(folder: Path) -> Path:
     """`src/` of the guide's layout is not the root: its parent, with the compose file, is."""
-    if any((folder / name).is_file() for name in COMPOSE_NAMES):
+    if any((folder / name).is_file() for name in COMPOSE_FILE_NAMES):
         return folder
     parent = folder.parent
-    if folder.name == "src" or any((parent / name).is_file() for name in COMPOSE_NAMES):
+    if folder.name == "src" or any((parent / name).is_file() for name in COMPOSE_FILE_NAMES):
         return parent
     return folder
 
@@ -155,10 +154,13 @@ def _is_env_name(name: str) -> bool:
 
 
 def env_findings(root: Path, env_files: tuple[Path, ...]) -> tuple[ProbeFinding, ...]:
-    """`env-file-missing` when there is a template such as `.env.example` but no `.env`."""
+    """`env-file-missing` when there is a template such as `.env.example` but no `.env`, unless
+    a compose service loads that `.env` with `env_file:`: then Compose's own finding, which
+    names the services, owns it (`compose_env.env_file_findings`), and this one would repeat it.
+    """
     names: Mapping[str, Path] = {p.name: p for p in env_files}
-    template = next((names[t] for t in ENV_TEMPLATES if t in names), None)
-    if ".env" in names or template is None:
+    template = next((names[t] for t in EXAMPLE_ENV_FILES if t in names), None)
+    if ".env" in names or template is None or _compose_reports_missing(root, root / ".env"):
         return ()
     return (
         ProbeFinding(
@@ -170,3 +172,15 @@ def env_findings(root: Path, env_files: tuple[Path, ...]) -> tuple[ProbeFinding,
             path=str(root / ".env"),
         ),
     )
+
+
+def _compose_reports_missing(root: Path, path: Path) -> bool:
+    """Whether the Compose configuration of `root` reports `path` as a missing env file.
+
+    Read only when `.env` is missing beside a template, so that the YAML reader is imported on
+    that path alone.
+    """
+    from migdoctor.probes.compose_config import load_config
+
+    config = load_config(root, search_parents=False)
+    return any(f.kind == "env-file-missing" and f.path == str(path) for f in config.findings)
