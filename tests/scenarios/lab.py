@@ -14,68 +14,33 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
-REPO = Path(__file__).resolve().parents[2]
-LAB = REPO / "tests" / "lab" / "project"
+from tests.lab.seed import (  # noqa: F401  (the lab's names, as the scenarios import them)
+    ADMIN,
+    LAB,
+    REPO,
+    SEED_SQL,
+    admin,
+    checksums,
+    create_database,
+    drop_database,
+    scratch_database,
+    unique,
+)
+
 VENV = Path(sys.prefix)  # the virtualenv the tests run in: the project's own environment
 PYTHON = str(VENV / "bin" / "python")  # what an activated virtualenv runs as `python`
-ADMIN: dict[str, Any] = {"host": "127.0.0.1", "port": 5432, "user": "postgres",
-                         "dbname": "postgres"}  # fmt: skip
-SEED_SQL = """
-INSERT INTO tickets_queue (name) VALUES ('support'), ('billing');
-INSERT INTO tickets_ticket (title, body, status, created_at, queue_id)
-SELECT 'ticket ' || n, repeat('text ', n), 'open', '2026-01-01'::timestamptz + n * interval '1 h',
-       (SELECT id FROM tickets_queue ORDER BY id LIMIT 1)
-FROM generate_series(1, 50) AS n;
-INSERT INTO kb_article (title, slug, body, ticket_id)
-SELECT 'article ' || id, 'article-' || id, 'body ' || id, id FROM tickets_ticket WHERE id % 5 = 0;
-"""
 # A private mount namespace whose nsswitch.conf reads /etc/hosts only: a host name like `db`
 # fails to resolve without any query leaving the machine.
 NO_DNS = 'mount --bind "$0" /etc/nsswitch.conf && exec "$@"'
 DROP_FROM_ENV = ("POSTGRES_", "DATABASE_", "PG", "COMPOSE_", "DOCKER_", "DEBUG", "VIRTUAL_ENV",
                  "DJANGO_", "MIGDOCTOR_")  # fmt: skip
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
-
-
-def admin() -> psycopg.Connection[tuple[Any, ...]]:
-    return psycopg.connect(**ADMIN, autocommit=True, connect_timeout=3)
-
-
-def create_database(name: str, template: str | None = None) -> None:
-    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template:
-        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-    with admin() as conn:
-        conn.execute(create)
-
-
-def drop_database(name: str) -> None:
-    with admin() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))  # fmt: skip
-
-
-@contextmanager
-def scratch_database(prefix: str, template: str | None = None) -> Iterator[str]:
-    """A new database (a copy of `template`), dropped on leaving."""
-    name = unique(prefix)
-    create_database(name, template)
-    try:
-        yield name
-    finally:
-        drop_database(name)
 
 
 def user_env(state: Path) -> dict[str, str]:
@@ -248,27 +213,6 @@ class Project:
     def checksums(self, ignore: Mapping[str, tuple[str, ...]] | None = None,
                   ) -> dict[str, tuple[int, str]]:  # fmt: skip
         return checksums(self.connect, ignore)
-
-
-def checksums(connect: Any, ignore: Mapping[str, tuple[str, ...]] | None = None,
-              ) -> dict[str, tuple[int, str]]:  # fmt: skip
-    """Row count and an md5 of every table's rows (as JSON, in a stable order), by SQL.
-    `ignore` names columns per table left out (a column a fix adds back)."""
-    ignore = ignore or {}
-    found: dict[str, tuple[int, str]] = {}
-    with connect() as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]  # fmt: skip
-        for table in tables:
-            row = sql.SQL("to_jsonb(t)")
-            for column in ignore.get(table, ()):
-                row = sql.SQL("({} - {})").format(row, sql.Literal(column))
-            query = sql.SQL("SELECT count(*), md5(coalesce(string_agg(({row})::text, '|' "
-                            "ORDER BY ({row})::text), '')) FROM {table} AS t").format(
-                row=row, table=sql.Identifier(table))  # fmt: skip
-            count, digest = conn.execute(query).fetchone() or (0, "")
-            found[table] = (int(count), str(digest))
-    return found
 
 
 def write_env(path: Path, settings: Mapping[str, str]) -> None:

@@ -8,53 +8,25 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
-REPO = Path(__file__).resolve().parents[2]
-LAB = REPO / "tests" / "lab" / "project"
-ADMIN: dict[str, Any] = {"host": "127.0.0.1", "port": 5432, "user": "postgres",
-                         "dbname": "postgres"}  # fmt: skip
-ROWS_SQL = """
-INSERT INTO tickets_queue (name) VALUES ('support'), ('billing');
-INSERT INTO tickets_ticket (title, body, status, created_at, queue_id)
-SELECT 'ticket ' || n, repeat('text ', n), 'open', '2026-01-01'::timestamptz + n * interval '1 h',
-       (SELECT id FROM tickets_queue ORDER BY id LIMIT 1)
-FROM generate_series(1, 50) AS n;
-INSERT INTO kb_article (title, slug, body, ticket_id)
-SELECT 'article ' || id, 'article-' || id, 'body', id FROM tickets_ticket WHERE id % 5 = 0;
-"""
+from tests.lab.seed import (  # noqa: F401  (the lab's names, as the wizard tests import them)
+    ADMIN,
+    LAB,
+    REPO,
+    admin,
+    checksums,
+    seed_sql,
+    unique,
+)
+from tests.lab.seed import database as scratch_database  # noqa: F401  (by its given name)
 
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
-
-
-def admin() -> psycopg.Connection[tuple[Any, ...]]:
-    return psycopg.connect(**ADMIN, autocommit=True, connect_timeout=3)
-
-
-@contextmanager
-def scratch_database(name: str, template: str | None = None) -> Iterator[str]:
-    """A new database (a copy of `template`), dropped on leaving."""
-    with admin() as conn:
-        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template:
-            create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        conn.execute(create)
-    try:
-        yield name
-    finally:
-        with admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))  # fmt: skip
+# The lab's rows; its articles' body is the one word 'body'.
+ROWS_SQL = seed_sql("'body'")
 
 
 def base_env(state: Path) -> dict[str, str]:
@@ -118,16 +90,7 @@ class Lab:
 
     def checksums(self) -> dict[str, tuple[int, str]]:
         """Row count and an md5 of the rows of every table, in a stable order."""
-        tables = [r[0] for r in self.rows(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
-        found = {}
-        for table in tables:
-            query = sql.SQL("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY "
-                            "t::text), '')) FROM {} AS t").format(sql.Identifier(table))
-            with self.connect() as conn:
-                count, digest = conn.execute(query).fetchone() or (0, "")
-            found[table] = (int(count), str(digest))
-        return found
+        return checksums(self.connect)
 
     def journal(self) -> list[dict[str, Any]]:
         path = self.state / "migdoctor" / "journal.jsonl"
