@@ -161,10 +161,16 @@ def _in_container(subject: Subject, facts: Facts, option: Option) -> Verdict | N
     return None
 
 
-def _record_dependency(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+def _dependency(subject: Subject) -> tuple[set[NodeKey | None], list[DriftItem]]:
+    """The dependencies an inconsistent history lacks, and those whose changes are all there."""
     wanted = {i.dependency for i in subject.kinds("inconsistent")}
     ready = [i for i in subject.items if i.kind == "fake-candidate"
              and (i.app_label, i.migration) in wanted]  # fmt: skip
+    return wanted, ready
+
+
+def _record_dependency(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
+    wanted, ready = _dependency(subject)
     if ready:
         return Verdict(option.id, True, option.risk, f"every change of {ready[0].app_label}."
                        f"{ready[0].migration} is already in {_targets(ready)}", confirmed=True)
@@ -175,9 +181,7 @@ def _record_dependency(subject: Subject, facts: Facts, option: Option) -> Verdic
 
 
 def _reapply(subject: Subject, facts: Facts, option: Option) -> Verdict | None:
-    wanted = {i.dependency for i in subject.kinds("inconsistent")}
-    ready = [i for i in subject.items if i.kind == "fake-candidate"
-             and (i.app_label, i.migration) in wanted]  # fmt: skip
+    wanted, ready = _dependency(subject)
     if ready:
         return Verdict(option.id, False, option.risk, "the dependency's changes are already "
                        "there: record it instead of running it again")
